@@ -1,0 +1,1 @@
+"""Conversation backends: the Assistants API and the Responses + Conversations APIs."""

@@ -1,0 +1,189 @@
+"""Settings: one frozen object built from explicit kwargs, else the environment, else `.env`.
+
+SilvaEngine hands us a flat dict of strings or numbers; the spec's `.env` uses lowercase
+names while the environment convention is uppercase, so each setting is looked up under
+both spellings. A malformed value fails here, naming the setting, so a bad deployment
+fails at construction rather than halfway through a run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigurationError
+
+__all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
+
+BACKENDS = ("assistants", "responses")
+RUN_DRIVERS = ("auto", "stream", "poll")
+_SECRET_SETTINGS = frozenset({"openai_api_key", "aws_access_key_id", "aws_secret_access_key"})
+
+
+def _parse_str(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _parse_positive_number(name: str, value: Any, kind: type) -> Any:
+    try:
+        number = kind(Decimal(str(value).strip()))
+    except Exception as exc:
+        raise ConfigurationError(
+            f"Setting {name!r} must be a positive number, got {value!r}."
+        ) from exc
+    if number <= 0:
+        raise ConfigurationError(f"Setting {name!r} must be a positive number, got {value!r}.")
+    return number
+
+
+def _parse_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = str(value).strip().lower()
+    if text not in choices:
+        raise ConfigurationError(
+            f"Setting {name!r} must be one of {', '.join(choices)}; got {value!r}."
+        )
+    return text
+
+
+def _parse_allowlist(name: str, value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ConfigurationError(
+            f"Setting {name!r} must be a list or a comma-separated string of module prefixes."
+        )
+    prefixes = []
+    for item in items:
+        prefix = str(item).strip()
+        if not prefix:
+            continue
+        if prefix.startswith(".") or ".." in prefix or prefix.endswith("."):
+            raise ConfigurationError(
+                f"Setting {name!r} holds {prefix!r}: module prefixes must be absolute dotted names."
+            )
+        prefixes.append(prefix)
+    return tuple(prefixes)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the engine reads from its deployment. Build with :meth:`load`."""
+
+    openai_api_key: str | None = field(default=None, repr=False)
+    openai_base_url: str | None = None
+    openai_backend: str = "assistants"
+    region_name: str | None = None
+    aws_access_key_id: str | None = field(default=None, repr=False)
+    aws_secret_access_key: str | None = field(default=None, repr=False)
+    dynamodb_endpoint: str | None = None
+    table_prefix: str = "oae-"
+    function_module_allowlist: tuple[str, ...] = ()
+    run_driver: str = "auto"
+    tool_timeout_seconds: float = 30.0
+    max_tool_rounds: int = 10
+    embedding_model: str | None = None
+
+    @classmethod
+    def load(
+        cls,
+        setting: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        env_file: str | os.PathLike[str] | None = ".env",
+    ) -> Settings:
+        """Resolve each setting: ``setting`` kwargs > environment > ``env_file``.
+
+        Unknown keys in ``setting`` are ignored: SilvaEngine's settings groups carry
+        keys meant for other modules.
+        """
+        explicit = {str(k).lower(): v for k, v in (setting or {}).items()}
+        environment = os.environ if environ is None else environ
+        dotenv = _read_env_file(env_file)
+        raw: dict[str, Any] = {}
+        for spec in fields(cls):
+            value = _lookup(spec.name, explicit, environment, dotenv)
+            if value is not None and value != "":
+                raw[spec.name] = value
+        return cls.from_raw(raw)
+
+    @classmethod
+    def from_raw(cls, raw: Mapping[str, Any]) -> Settings:
+        values: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name == "openai_backend":
+                values[name] = _parse_choice(name, value, BACKENDS)
+            elif name == "run_driver":
+                values[name] = _parse_choice(name, value, RUN_DRIVERS)
+            elif name == "tool_timeout_seconds":
+                values[name] = _parse_positive_number(name, value, float)
+            elif name == "max_tool_rounds":
+                values[name] = _parse_positive_number(name, value, int)
+            elif name == "function_module_allowlist":
+                values[name] = _parse_allowlist(name, value)
+            elif name == "table_prefix":
+                values[name] = _parse_table_prefix(value)
+            else:
+                values[name] = _parse_str(name, value)
+        return cls(**values)
+
+    @property
+    def effective_run_driver(self) -> str:
+        """`auto` polls on Lambda (background threads freeze there) and streams elsewhere."""
+        if self.run_driver != "auto":
+            return self.run_driver
+        return "poll" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "stream"
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The values that must never appear in a response or a log line."""
+        return tuple(
+            value for name in _SECRET_SETTINGS if (value := getattr(self, name)) and len(value) >= 4
+        )
+
+
+def _parse_table_prefix(value: Any) -> str:
+    text = str(value).strip()
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+    if not text or not set(text) <= allowed:
+        raise ConfigurationError(
+            "Setting 'table_prefix' may hold only letters, digits, '_', '-' and '.'; "
+            f"got {value!r}."
+        )
+    return text
+
+
+def _lookup(
+    name: str,
+    explicit: Mapping[str, Any],
+    environment: Mapping[str, str],
+    dotenv: Mapping[str, str | None],
+) -> Any:
+    if explicit.get(name) not in (None, ""):
+        return explicit[name]
+    for source in (environment, dotenv):
+        for key in (name, name.upper()):
+            value = source.get(key)
+            if value not in (None, ""):
+                return value
+    return None
+
+
+def _read_env_file(env_file: str | os.PathLike[str] | None) -> Mapping[str, str | None]:
+    if env_file is None:
+        return {}
+    path = Path(env_file)
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # imported here: only needed when a file exists
+
+    return dotenv_values(path)

@@ -1,0 +1,297 @@
+"""The handler class: a GraphQL payload in, the JSON response of the contract out.
+
+This is the one place where errors become GraphQL errors with a status code, where
+SilvaEngine's conventions (``operation_name``, ``Decimal`` numbers, extra keys) are
+absorbed, and where secrets are kept out of responses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from graphql import GraphQLError, GraphQLSyntaxError, execute, parse, validate
+from graphql.language import DocumentNode
+
+from .config import Settings
+from .errors import BadRequestError, EngineError
+from .schema import build_schema, operation_names
+
+__all__ = ["OpenaiAssistantEngine", "deploy"]
+
+_SCHEMA = build_schema()
+MAX_QUERY_LENGTH = 100_000
+_DOCUMENT_CACHE_SIZE = 256
+
+
+class _DocumentCache:
+    """Parsed and validated documents keyed by their text (bounded, thread-safe).
+
+    Clients send the whole spec document with every payload; parsing and validating it
+    costs milliseconds, so each distinct text is done once per process. It is module
+    level on purpose: SilvaEngine builds a new engine instance for every request.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        with self._lock:
+            entry = self._entries.get(text)
+            if entry is not None:
+                self._entries.move_to_end(text)
+                return entry
+        entry = self._parse_and_validate(text)
+        with self._lock:
+            self._entries[text] = entry
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return entry
+
+    @staticmethod
+    def _parse_and_validate(text: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+        try:
+            document = parse(text)
+        except GraphQLSyntaxError as exc:
+            return None, [exc]
+        errors = validate(_SCHEMA.graphql_schema, document)
+        return (None, errors) if errors else (document, [])
+
+
+_DOCUMENTS = _DocumentCache(_DOCUMENT_CACHE_SIZE)
+
+
+class RequestContext:
+    """What resolvers see as ``info.context``: the services of one engine."""
+
+    def __init__(self, engine: OpenaiAssistantEngine) -> None:
+        self._engine = engine
+        self.logger = engine.logger
+        self.settings = engine.settings
+
+    @property
+    def store(self) -> Any:
+        return self._engine.store
+
+    @property
+    def conversation(self) -> Any:
+        return self._engine.conversation
+
+
+class OpenaiAssistantEngine:
+    """SilvaEngine-style handler: ``OpenaiAssistantEngine(logger, **setting)``."""
+
+    def __init__(self, logger: logging.Logger | None = None, **setting: Any) -> None:
+        self.logger = logger or logging.getLogger(__name__)
+        self.settings = Settings.load(setting)
+
+    @cached_property
+    def store(self) -> Any:
+        from .store.connection import cached_store
+
+        return cached_store(self.settings)
+
+    @cached_property
+    def conversation(self) -> Any:
+        from .conversation import Conversation
+
+        return Conversation(settings=self.settings, store=self.store, logger=self.logger)
+
+    # ------------------------------------------------------------------ entry points
+    def open_assistant_graphql(self, **params: Any) -> str:
+        """Execute ``{query, variables, operation_name}``; return the JSON response text."""
+        return self.to_json(self.execute(params))
+
+    def execute(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The response as a dict (``data`` or ``errors``, and ``status_code``)."""
+        try:
+            return self._execute(params)
+        except EngineError as exc:
+            return _error_response([_engine_error(exc)], exc.status)
+        except Exception:
+            reference = uuid.uuid4().hex[:12]
+            self.logger.exception("Unexpected engine failure (reference %s)", reference)
+            return _error_response([_internal_error(reference)], 500)
+
+    def to_json(self, response: Mapping[str, Any]) -> str:
+        text = json.dumps(response, default=_json_default, ensure_ascii=False)
+        for secret in self.settings.secret_values():
+            text = text.replace(secret, "[redacted]")
+        return text
+
+    # ------------------------------------------------------------------ internals
+    def _execute(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        query = params.get("query")
+        if not isinstance(query, str) or not query.strip():
+            raise BadRequestError("Invalid operations: the payload has no GraphQL 'query'.")
+        if len(query) > MAX_QUERY_LENGTH:
+            raise BadRequestError(
+                f"The query is {len(query)} characters; the limit is {MAX_QUERY_LENGTH}."
+            )
+        variables = _read_variables(params.get("variables"))
+        operation_name = params.get("operation_name") or params.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise BadRequestError("operation_name must be a string.")
+
+        document, errors = _DOCUMENTS.get(query)
+        if document is None:
+            return _error_response([_graphql_error(e, "BAD_REQUEST") for e in errors], 400)
+
+        self.logger.debug("GraphQL operation %s", operation_name)
+        result = execute(
+            _SCHEMA.graphql_schema,
+            document,
+            context_value=RequestContext(self),
+            variable_values=variables,
+            operation_name=operation_name,
+        )
+        if not result.errors:
+            return {"data": result.data, "status_code": 200}
+        return self._errors_response(result.errors)
+
+    def _errors_response(self, errors: list[GraphQLError]) -> dict[str, Any]:
+        formatted = []
+        statuses = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, EngineError):
+                formatted.append(_graphql_error(error, original.code))
+                statuses.append(original.status)
+            elif error.path is None or original is None:
+                # Request errors: variables, unknown operation, coercion. Nothing ran.
+                formatted.append(_graphql_error(error, "BAD_REQUEST"))
+                statuses.append(400)
+            else:
+                reference = uuid.uuid4().hex[:12]
+                self.logger.error(
+                    "Unexpected error in %s (reference %s)",
+                    ".".join(map(str, error.path)),
+                    reference,
+                    exc_info=original,
+                )
+                payload = _internal_error(reference)
+                payload.update(_locations(error))
+                formatted.append(payload)
+                statuses.append(500)
+        return _error_response(formatted, max(statuses))
+
+
+def _read_variables(raw: Any) -> dict[str, Any]:
+    if raw is None or raw == "":
+        return {}
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise BadRequestError(f"variables are not valid JSON: {exc.msg}.") from exc
+    if not isinstance(raw, Mapping):
+        raise BadRequestError("variables must be a JSON object.")
+    return _plain_numbers(dict(raw))
+
+
+def _plain_numbers(value: Any) -> Any:
+    """SilvaEngine parses JSON floats as Decimal; graphene wants int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {key: _plain_numbers(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_numbers(item) for item in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return _plain_numbers(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _locations(error: GraphQLError) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if error.locations:
+        extra["locations"] = [{"line": loc.line, "column": loc.column} for loc in error.locations]
+    if error.path:
+        extra["path"] = list(error.path)
+    return extra
+
+
+def _graphql_error(error: GraphQLError, code: str) -> dict[str, Any]:
+    payload: dict[str, Any] = {"message": error.message}
+    payload.update(_locations(error))
+    payload["extensions"] = {"code": code}
+    return payload
+
+
+def _engine_error(error: EngineError) -> dict[str, Any]:
+    return {"message": error.message, "extensions": {"code": error.code}}
+
+
+def _internal_error(reference: str) -> dict[str, Any]:
+    return {
+        "message": f"Internal server error (reference {reference}); the engine log has details.",
+        "extensions": {"code": "INTERNAL_ERROR", "reference": reference},
+    }
+
+
+def _error_response(errors: list[dict[str, Any]], status: int) -> dict[str, Any]:
+    return {"errors": errors, "status_code": status}
+
+
+def deploy() -> list[dict[str, Any]]:
+    """SilvaEngine's registry entry: the class, its method and every operation it allows."""
+    names = operation_names(_SCHEMA)
+    return [
+        {
+            "service": "openai_assistant_engine",
+            "class": "OpenaiAssistantEngine",
+            "functions": {
+                "open_assistant_graphql": {
+                    "is_static": False,
+                    "label": "OpenAI Assistant GraphQL",
+                    "query": [{"action": name, "label": _label(name)} for name in names["query"]],
+                    "mutation": [
+                        {"action": name, "label": _label(name)} for name in names["mutation"]
+                    ],
+                    "type": "RequestResponse",
+                    "support_methods": ["POST"],
+                    "is_auth_required": False,
+                    "is_graphql": True,
+                    "settings": "openai_assistant_engine",
+                    "disabled_in_resources": True,
+                }
+            },
+        }
+    ]
+
+
+def _label(name: str) -> str:
+    words = []
+    current = ""
+    for char in name:
+        if char.isupper() and current:
+            words.append(current)
+            current = char
+        else:
+            current += char
+    words.append(current)
+    return " ".join(word.capitalize() for word in words)

@@ -1,0 +1,174 @@
+"""Mutations of the data records: insert-or-update and delete."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import graphene
+
+from ..errors import BadRequestError
+from .scalars import JSON, DateTime
+from .types import AssistantType, MessageType, ThreadType
+
+__all__ = ["Mutations"]
+
+
+class InsertUpdateAssistant(graphene.Mutation):
+    class Arguments:
+        assistant_type = graphene.String(required=True)
+        assistant_id = graphene.String(required=True)
+        assistant_name = graphene.String(required=True)
+        functions = graphene.List(JSON, required=True)
+        updated_by = graphene.String(required=True)
+        configuration = JSON()
+
+    assistant = graphene.Field(AssistantType)
+
+    @staticmethod
+    def mutate(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> InsertUpdateAssistant:
+        functions = kwargs["functions"]
+        for position, entry in enumerate(functions):
+            if not isinstance(entry, Mapping):
+                raise BadRequestError(
+                    f"functions[{position}] must be an object with module_name, class_name, "
+                    "function_name and configuration."
+                )
+        configuration = kwargs.get("configuration")
+        if configuration is not None and not isinstance(configuration, Mapping):
+            raise BadRequestError("configuration must be a JSON object.")
+        record = info.context.store.upsert_assistant(**kwargs)
+        return InsertUpdateAssistant(assistant=record)
+
+
+class DeleteAssistant(graphene.Mutation):
+    class Arguments:
+        assistant_type = graphene.String(required=True)
+        assistant_id = graphene.String(required=True)
+
+    ok = graphene.Boolean()
+
+    @staticmethod
+    def mutate(
+        _root: Any, info: graphene.ResolveInfo, assistant_type: str, assistant_id: str
+    ) -> DeleteAssistant:
+        info.context.store.delete_assistant(assistant_type, assistant_id)
+        return DeleteAssistant(ok=True)
+
+
+class InsertUpdateThread(graphene.Mutation):
+    class Arguments:
+        assistant_id = graphene.String(required=True)
+        thread_id = graphene.String(required=True)
+        assistant_type = graphene.String(required=True)
+        run = JSON(description="A run to record: {run_id, status, usage, ...}.")
+        updated_by = graphene.String(required=True)
+        is_voice = graphene.Boolean()
+
+    thread = graphene.Field(ThreadType)
+
+    @staticmethod
+    def mutate(
+        _root: Any,
+        info: graphene.ResolveInfo,
+        assistant_id: str,
+        thread_id: str,
+        assistant_type: str,
+        updated_by: str,
+        run: Any = None,
+        is_voice: bool | None = None,
+    ) -> InsertUpdateThread:
+        store = info.context.store
+        if run is not None:
+            if not isinstance(run, Mapping) or not run.get("run_id"):
+                raise BadRequestError("run must be a JSON object with a run_id.")
+            store.record_run(
+                thread_id=thread_id,
+                run_id=str(run["run_id"]),
+                fields={**_run_fields(run), "assistant_id": assistant_id, "updated_by": updated_by},
+            )
+        record = store.upsert_thread(
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+            assistant_type=assistant_type,
+            updated_by=updated_by,
+            is_voice=is_voice,
+        )
+        return InsertUpdateThread(thread=record)
+
+
+def _run_fields(run: Mapping[str, Any]) -> dict[str, Any]:
+    fields = {k: v for k, v in run.items() if k != "run_id"}
+    for name in ("created_at", "completed_at"):
+        if fields.get(name) is not None:
+            try:
+                fields[name] = _to_datetime(fields[name])
+            except ValueError as exc:
+                raise BadRequestError(f"run.{name}: {exc}") from exc
+    return fields
+
+
+def _to_datetime(value: Any) -> datetime:
+    from .scalars import parse_datetime
+
+    if isinstance(value, (int, float)):
+        from datetime import timezone
+
+        return datetime.fromtimestamp(value, tz=timezone.utc)
+    return parse_datetime(value)
+
+
+class DeleteThread(graphene.Mutation):
+    class Arguments:
+        assistant_id = graphene.String(required=True)
+        thread_id = graphene.String(required=True)
+
+    ok = graphene.Boolean()
+
+    @staticmethod
+    def mutate(
+        _root: Any, info: graphene.ResolveInfo, assistant_id: str, thread_id: str
+    ) -> DeleteThread:
+        info.context.store.delete_thread(assistant_id, thread_id)
+        return DeleteThread(ok=True)
+
+
+class InsertUpdateMessage(graphene.Mutation):
+    class Arguments:
+        thread_id = graphene.String(required=True)
+        message_id = graphene.String(required=True)
+        run_id = graphene.String(required=True)
+        role = graphene.String(required=True)
+        message = graphene.String(required=True)
+        created_at = DateTime(required=True)
+
+    message = graphene.Field(MessageType)
+
+    @staticmethod
+    def mutate(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> InsertUpdateMessage:
+        return InsertUpdateMessage(message=info.context.store.upsert_message(**kwargs))
+
+
+class DeleteMessage(graphene.Mutation):
+    class Arguments:
+        thread_id = graphene.String(required=True)
+        message_id = graphene.String(required=True)
+
+    ok = graphene.Boolean()
+
+    @staticmethod
+    def mutate(
+        _root: Any, info: graphene.ResolveInfo, thread_id: str, message_id: str
+    ) -> DeleteMessage:
+        info.context.store.delete_message(thread_id, message_id)
+        return DeleteMessage(ok=True)
+
+
+class Mutations(graphene.ObjectType):
+    insert_update_assistant = InsertUpdateAssistant.Field()
+    delete_assistant = DeleteAssistant.Field()
+    insert_update_thread = InsertUpdateThread.Field()
+    delete_thread = DeleteThread.Field()
+    insert_update_message = InsertUpdateMessage.Field()
+    delete_message = DeleteMessage.Field()

@@ -1,0 +1,545 @@
+"""CRUD and pagination over the engine's tables, returning plain dicts.
+
+Writes are update expressions (``SET x = if_not_exists(x, :now)`` and friends) so that an
+insert-or-update keeps what it is not given, keeps ``created_at``, and never reads and
+writes back a whole item: concurrent writers of different fields or different runs
+cannot lose each other's work.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    PynamoDBException,
+    TableDoesNotExist,
+)
+from pynamodb.models import Model
+
+from ..errors import EngineError, NotFoundError, UpstreamError
+from .models import ConnectionOptions, StoreModels, build_models
+
+__all__ = ["Page", "Store", "utc_now"]
+
+logger = logging.getLogger(__name__)
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_BATCH = 25
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    page_number: int
+    page_size: int
+    total: int
+
+
+def _translate_errors(method: _F) -> _F:
+    """Turn PynamoDB/botocore failures into engine errors with a useful message."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except EngineError:
+            raise
+        except TableDoesNotExist as exc:
+            raise UpstreamError(
+                f"DynamoDB table is missing ({exc.msg}); create the tables with "
+                "`oae tables create` or create_tables()."
+            ) from exc
+        except PynamoDBException as exc:
+            code = getattr(exc, "cause_response_code", None) or type(exc).__name__
+            raise UpstreamError(
+                f"DynamoDB request failed ({code}): {exc.cause_response_message or exc.msg}"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _is_conditional_failure(exc: PynamoDBException) -> bool:
+    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
+
+
+class Store:
+    """The engine's records. One instance per connection; cheap to keep for a process."""
+
+    def __init__(self, options: ConnectionOptions) -> None:
+        self.options = options
+        self.models: StoreModels = build_models(options)
+
+    # ---------------------------------------------------------------- tables
+    @_translate_errors
+    def create_tables(self, *, wait: bool = True) -> list[str]:
+        """Create every missing table (PAY_PER_REQUEST); returns the names it created."""
+        created = []
+        for model in self.models.all():
+            if not model.exists():
+                model.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
+                created.append(model.Meta.table_name)
+        return created
+
+    # ------------------------------------------------------------ assistants
+    @_translate_errors
+    def get_assistant(self, assistant_type: str, assistant_id: str) -> dict[str, Any]:
+        item = self.find_assistant(assistant_type, assistant_id)
+        if item is None:
+            raise NotFoundError.for_keys(
+                "Assistant", assistant_type=assistant_type, assistant_id=assistant_id
+            )
+        return item
+
+    @_translate_errors
+    def find_assistant(self, assistant_type: str, assistant_id: str) -> dict[str, Any] | None:
+        return self._get(self.models.Assistant, assistant_type, assistant_id)
+
+    @_translate_errors
+    def list_assistants(
+        self,
+        *,
+        page_number: int,
+        limit: int,
+        assistant_type: str | None = None,
+        assistant_name: str | None = None,
+    ) -> Page:
+        model = self.models.Assistant
+        condition = model.assistant_name.contains(assistant_name) if assistant_name else None
+        if assistant_type:
+            return self._query_page(
+                model, assistant_type, page_number, limit, filter_condition=condition
+            )
+        return self._scan_page(model, page_number, limit, filter_condition=condition)
+
+    @_translate_errors
+    def upsert_assistant(
+        self,
+        *,
+        assistant_type: str,
+        assistant_id: str,
+        updated_by: str,
+        assistant_name: str | None = None,
+        functions: Sequence[Any] | None = None,
+        configuration: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        model = self.models.Assistant
+        now = utc_now()
+        actions = [
+            model.updated_by.set(updated_by),
+            model.updated_at.set(now),
+            model.created_at.set(model.created_at | now),
+            model.functions.set(model.functions | []),
+            model.configuration.set(model.configuration | {}),
+        ]
+        if assistant_name is not None:
+            actions.append(model.assistant_name.set(assistant_name))
+        if functions is not None:
+            actions[3] = model.functions.set(list(functions))
+        if configuration is not None:
+            actions[4] = model.configuration.set(dict(configuration))
+        item = model(assistant_type, assistant_id)
+        item.update(actions=actions)
+        return self._simple(item)
+
+    @_translate_errors
+    def delete_assistant(self, assistant_type: str, assistant_id: str) -> None:
+        model = self.models.Assistant
+        self._delete_existing(
+            model(assistant_type, assistant_id),
+            model.assistant_id.exists(),
+            "Assistant",
+            assistant_type=assistant_type,
+            assistant_id=assistant_id,
+        )
+
+    # --------------------------------------------------------------- threads
+    @_translate_errors
+    def get_thread(self, assistant_id: str, thread_id: str) -> dict[str, Any]:
+        item = self._get(self.models.Thread, assistant_id, thread_id)
+        if item is None:
+            raise NotFoundError.for_keys("Thread", assistant_id=assistant_id, thread_id=thread_id)
+        return item
+
+    @_translate_errors
+    def find_thread(self, thread_id: str) -> dict[str, Any] | None:
+        """The thread record with this id, whichever assistant it belongs to."""
+        model = self.models.Thread
+        for item in model.thread_id_index.query(thread_id, limit=1):
+            return self._simple(item)
+        return None
+
+    @_translate_errors
+    def list_threads(
+        self,
+        *,
+        page_number: int,
+        limit: int,
+        assistant_id: str | None = None,
+        assistant_types: Sequence[str] | None = None,
+    ) -> Page:
+        model = self.models.Thread
+        types = [t for t in (assistant_types or []) if t]
+        condition = model.assistant_type.is_in(*types) if types else None
+        if assistant_id:
+            return self._query_page(
+                model, assistant_id, page_number, limit, filter_condition=condition
+            )
+        return self._scan_page(model, page_number, limit, filter_condition=condition)
+
+    @_translate_errors
+    def upsert_thread(
+        self,
+        *,
+        assistant_id: str,
+        thread_id: str,
+        assistant_type: str,
+        updated_by: str,
+        is_voice: bool | None = None,
+        backend: str | None = None,
+    ) -> dict[str, Any]:
+        model = self.models.Thread
+        now = utc_now()
+        actions = [
+            model.assistant_type.set(assistant_type),
+            model.updated_by.set(updated_by),
+            model.updated_at.set(now),
+            model.created_at.set(model.created_at | now),
+            model.is_voice.set(model.is_voice | False if is_voice is None else is_voice),
+        ]
+        if backend is not None:
+            # A thread lives on the backend it was created on, whatever the settings say later.
+            actions.append(model.backend.set(model.backend | backend))
+        item = model(assistant_id, thread_id)
+        item.update(actions=actions)
+        return self._simple(item)
+
+    @_translate_errors
+    def delete_thread(self, assistant_id: str, thread_id: str) -> None:
+        model = self.models.Thread
+        self._delete_existing(
+            model(assistant_id, thread_id),
+            model.thread_id.exists(),
+            "Thread",
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+        )
+        # The runs belong to the thread; its messages stay until deleted one by one,
+        # as the spec's deleteMessage expects.
+        runs = self.models.Run
+        keys = runs.query(thread_id, attributes_to_get=["thread_id", "run_id"])
+        with runs.batch_write() as batch:
+            for run in keys:
+                batch.delete(run)
+
+    @_translate_errors
+    def set_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> bool:
+        """Mark ``run_id`` as the thread's active run unless another run holds the mark."""
+        model = self.models.Thread
+        item = model(assistant_id, thread_id)
+        try:
+            item.update(
+                actions=[model.active_run_id.set(run_id)],
+                condition=model.active_run_id.does_not_exist() | (model.active_run_id == run_id),
+            )
+        except PynamoDBException as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @_translate_errors
+    def clear_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
+        model = self.models.Thread
+        item = model(assistant_id, thread_id)
+        try:
+            item.update(
+                actions=[model.active_run_id.remove()],
+                condition=model.active_run_id == run_id,
+            )
+        except PynamoDBException as exc:
+            if not _is_conditional_failure(exc):
+                raise
+
+    # ------------------------------------------------------------------ runs
+    @_translate_errors
+    def record_run(
+        self, *, thread_id: str, run_id: str, fields: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Insert or update one run of a thread. Idempotent; only named fields change.
+
+        ``fields`` may hold status, usage, model, error, assistant_id, updated_by,
+        created_at, completed_at, backend_state and extra; anything else goes to extra.
+        """
+        model = self.models.Run
+        now = utc_now()
+        known = {
+            "status",
+            "usage",
+            "model",
+            "error",
+            "assistant_id",
+            "updated_by",
+            "completed_at",
+            "backend_state",
+            "tool_rounds",
+        }
+        actions = [
+            model.updated_at.set(now),
+            model.created_at.set(model.created_at | (fields.get("created_at") or now)),
+        ]
+        extra = {}
+        for name, value in fields.items():
+            if name in known:
+                attribute = getattr(model, name)
+                actions.append(attribute.remove() if value is None else attribute.set(value))
+            elif name not in {"created_at", "run_id", "thread_id"}:
+                extra[name] = value
+        if extra:
+            actions.append(model.extra.set(extra))
+        item = model(thread_id, run_id)
+        item.update(actions=actions)
+        return self._simple(item)
+
+    @_translate_errors
+    def get_run(self, thread_id: str, run_id: str) -> dict[str, Any] | None:
+        return self._get(self.models.Run, thread_id, run_id, consistent_read=True)
+
+    @_translate_errors
+    def list_runs(self, thread_id: str) -> list[dict[str, Any]]:
+        runs = [self._simple(item) for item in self.models.Run.query(thread_id)]
+        runs.sort(key=lambda run: (run.get("created_at") or "", run["run_id"]))
+        return runs
+
+    @_translate_errors
+    def advance_run_rounds(self, thread_id: str, run_id: str, expected: int) -> bool:
+        """Count one more tool round, only if nobody counted it yet (optimistic check)."""
+        model = self.models.Run
+        item = model(thread_id, run_id)
+        condition = model.tool_rounds == expected
+        if expected == 0:
+            condition = model.tool_rounds.does_not_exist() | condition
+        try:
+            item.update(actions=[model.tool_rounds.set(expected + 1)], condition=condition)
+        except PynamoDBException as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    # -------------------------------------------------------------- messages
+    @_translate_errors
+    def get_message(self, thread_id: str, message_id: str) -> dict[str, Any]:
+        item = self._get(self.models.Message, thread_id, message_id)
+        if item is None:
+            raise NotFoundError.for_keys("Message", thread_id=thread_id, message_id=message_id)
+        return item
+
+    @_translate_errors
+    def list_messages(
+        self,
+        *,
+        page_number: int,
+        limit: int,
+        thread_id: str | None = None,
+        roles: Sequence[str] | None = None,
+        message: str | None = None,
+    ) -> Page:
+        model = self.models.Message
+        conditions = []
+        wanted_roles = [r for r in (roles or []) if r]
+        if wanted_roles:
+            conditions.append(model.role.is_in(*wanted_roles))
+        if message:
+            conditions.append(model.message.contains(message))
+        condition = None
+        for part in conditions:
+            condition = part if condition is None else condition & part
+        if thread_id:
+            return self._query_page(
+                model,
+                thread_id,
+                page_number,
+                limit,
+                filter_condition=condition,
+                index=model.created_at_index,
+            )
+        return self._scan_page(model, page_number, limit, filter_condition=condition)
+
+    @_translate_errors
+    def upsert_message(
+        self,
+        *,
+        thread_id: str,
+        message_id: str,
+        role: str,
+        message: str,
+        created_at: datetime,
+        run_id: str | None = None,
+    ) -> dict[str, Any]:
+        model = self.models.Message
+        actions = [
+            model.role.set(role),
+            model.message.set(message),
+            model.created_at.set(created_at),
+        ]
+        if run_id is not None:
+            actions.append(model.run_id.set(run_id))
+        item = model(thread_id, message_id)
+        item.update(actions=actions)
+        return self._simple(item)
+
+    @_translate_errors
+    def delete_message(self, thread_id: str, message_id: str) -> None:
+        model = self.models.Message
+        self._delete_existing(
+            model(thread_id, message_id),
+            model.message_id.exists(),
+            "Message",
+            thread_id=thread_id,
+            message_id=message_id,
+        )
+
+    # ------------------------------------------------------------ tool calls
+    @_translate_errors
+    def claim_tool_call(
+        self,
+        *,
+        run_id: str,
+        tool_call_id: str,
+        thread_id: str,
+        name: str,
+        arguments: str,
+        stale_before: datetime,
+    ) -> tuple[bool, dict[str, Any] | None]:
+        """Claim a tool call by a conditional write on its id.
+
+        Returns (True, None) when the caller owns the call now; (False, record) when
+        another caller claimed it (record shows whether it finished). A claim left by a
+        process that died (still ``running`` and older than ``stale_before``) is taken over.
+        """
+        model = self.models.ToolCallRecord
+        now = utc_now()
+        item = model(
+            run_id,
+            tool_call_id,
+            thread_id=thread_id,
+            name=name,
+            arguments=arguments,
+            status="running",
+            claimed_at=now,
+        )
+        unclaimed = model.tool_call_id.does_not_exist()
+        abandoned = (model.status == "running") & (model.claimed_at < stale_before)
+        try:
+            item.save(condition=unclaimed | abandoned)
+        except PutError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            existing = self._get(model, run_id, tool_call_id, consistent_read=True)
+            return False, existing
+        return True, None
+
+    @_translate_errors
+    def finish_tool_call(
+        self,
+        *,
+        run_id: str,
+        tool_call_id: str,
+        status: str,
+        output: str,
+        error: str | None,
+        duration_ms: int,
+        started_at: datetime,
+        finished_at: datetime,
+    ) -> None:
+        model = self.models.ToolCallRecord
+        item = model(run_id, tool_call_id)
+        actions = [
+            model.status.set(status),
+            model.output.set(output),
+            model.duration_ms.set(duration_ms),
+            model.started_at.set(started_at),
+            model.finished_at.set(finished_at),
+            model.error.remove() if error is None else model.error.set(error),
+        ]
+        item.update(actions=actions)
+
+    @_translate_errors
+    def list_tool_calls(self, run_id: str) -> list[dict[str, Any]]:
+        return [
+            self._simple(item)
+            for item in self.models.ToolCallRecord.query(run_id, consistent_read=True)
+        ]
+
+    # --------------------------------------------------------------- helpers
+    @staticmethod
+    def _simple(item: Model) -> dict[str, Any]:
+        """The item's set attributes as Python values (datetimes stay datetimes)."""
+        return {
+            name: value
+            for name in item.get_attributes()
+            if (value := getattr(item, name, None)) is not None
+        }
+
+    def _get(
+        self, model: type[Model], hash_key: str, range_key: str, *, consistent_read: bool = False
+    ) -> dict[str, Any] | None:
+        try:
+            return self._simple(model.get(hash_key, range_key, consistent_read=consistent_read))
+        except DoesNotExist:
+            return None
+
+    def _delete_existing(self, item: Model, exists: Any, what: str, **keys: str) -> None:
+        try:
+            item.delete(condition=exists)
+        except DeleteError as exc:
+            if _is_conditional_failure(exc):
+                raise NotFoundError.for_keys(what, **keys) from exc
+            raise
+
+    def _query_page(
+        self,
+        model: type[Model],
+        hash_key: str,
+        page_number: int,
+        limit: int,
+        *,
+        filter_condition: Any = None,
+        index: Any = None,
+    ) -> Page:
+        source = index if index is not None else model
+        total = source.count(hash_key, filter_condition=filter_condition)
+        results = source.query(hash_key, filter_condition=filter_condition)
+        return Page(self._slice(results, page_number, limit), page_number, limit, total)
+
+    def _scan_page(
+        self, model: type[Model], page_number: int, limit: int, *, filter_condition: Any = None
+    ) -> Page:
+        # Without a hash key there is no partition to Query: a filtered Scan is the only way.
+        items = list(model.scan(filter_condition=filter_condition))
+        start = (page_number - 1) * limit
+        chosen = items[start : start + limit]
+        return Page([self._simple(i) for i in chosen], page_number, limit, len(items))
+
+    def _slice(self, results: Iterable[Model], page_number: int, limit: int) -> list[dict]:
+        start = (page_number - 1) * limit
+        chosen: list[dict[str, Any]] = []
+        iterator: Iterator[Model] = iter(results)
+        for position, item in enumerate(iterator):
+            if position >= start + limit:
+                break
+            if position >= start:
+                chosen.append(self._simple(item))
+        return chosen
