@@ -38,10 +38,14 @@ class BadRequestError(EngineError):
     status = 400
 
 
-class ConfigurationError(BadRequestError):
-    """A setting is missing or malformed; the message names it and how to set it."""
+class ConfigurationError(EngineError):
+    """A setting is missing or malformed; the message names it and how to set it.
+
+    The deployment is at fault, not the request, hence a 500 (with a useful message).
+    """
 
     code = "CONFIGURATION_ERROR"
+    status = 500
 
 
 class NotFoundError(EngineError):

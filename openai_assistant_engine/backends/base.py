@@ -6,6 +6,7 @@ the same whether the Assistants API or the Responses + Conversations APIs answer
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,8 +16,10 @@ __all__ = [
     "Backend",
     "Message",
     "RunState",
+    "StreamingBackend",
     "ToolCall",
     "ToolOutput",
+    "TurnOptions",
     "Usage",
 ]
 
@@ -81,34 +84,83 @@ class RunState:
     error: str | None = None
     created_at: datetime | None = None
     completed_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    user_message: Message | None = None
+    progress: dict[str, Any] = field(default_factory=dict)
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
 
+@dataclass(frozen=True)
+class TurnOptions:
+    """What a backend may need to start or continue a turn, from the assistant record."""
+
+    assistant_id: str
+    model: str | None = None
+    instructions: str | None = None
+    tools: tuple[dict[str, Any], ...] = ()
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
 class Backend(Protocol):
-    """A conversation service: threads of messages and runs that answer them."""
+    """A conversation service: threads of messages and runs that answer them.
+
+    ``progress`` is the backend's own bookkeeping for a run (the Responses backend keeps
+    its chain of response ids there); the engine stores it with the run record and hands
+    it back on every call, so any process can continue any run.
+    """
 
     name: str
 
     def create_thread(self) -> str: ...
 
-    def add_user_message(self, thread_id: str, text: str) -> Message: ...
+    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
+        """Add the user's message and start a run; return as soon as the run id exists."""
+        ...
 
-    def start_run(self, thread_id: str, assistant_id: str) -> RunState: ...
-
-    def get_run(self, thread_id: str, run_id: str) -> RunState: ...
+    def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...
 
     def submit_tool_outputs(
-        self, thread_id: str, run_id: str, outputs: list[ToolOutput]
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
     ) -> RunState: ...
 
-    def cancel_run(self, thread_id: str, run_id: str) -> RunState: ...
+    def cancel_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...
+
+    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
+        """The messages a run added: the user's turn and the assistant's replies."""
+        ...
 
     def latest_message(self, thread_id: str, role: str) -> Message | None: ...
 
     def list_messages(
         self, thread_id: str, roles: list[str] | None, order: str
     ) -> list[Message]: ...
+
+
+class StreamingBackend(Backend, Protocol):
+    """A backend that can also drive a run over server-sent events."""
+
+    def stream_turn(
+        self,
+        thread_id: str,
+        text: str,
+        options: TurnOptions,
+        on_started: Callable[[RunState], None],
+    ) -> RunState:
+        """Start a run and consume its events until it stops or needs tool outputs."""
+        ...
+
+    def stream_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> RunState: ...

@@ -30,6 +30,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -138,6 +139,7 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         model = UnicodeAttribute(null=True)
         error = UnicodeAttribute(null=True)
         tool_rounds = NumberAttribute(default=0)
+        submitted_rounds = UnicodeSetAttribute(null=True)
         # Backend-specific progress (the Responses backend keeps its response chain here).
         backend_state = JSONAttribute(null=True)
         extra = JSONAttribute(null=True)

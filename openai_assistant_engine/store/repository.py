@@ -244,20 +244,10 @@ class Store:
                 batch.delete(run)
 
     @_translate_errors
-    def set_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> bool:
-        """Mark ``run_id`` as the thread's active run unless another run holds the mark."""
+    def mark_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
+        """Note the run a thread is busy with (a cheap check before asking OpenAI again)."""
         model = self.models.Thread
-        item = model(assistant_id, thread_id)
-        try:
-            item.update(
-                actions=[model.active_run_id.set(run_id)],
-                condition=model.active_run_id.does_not_exist() | (model.active_run_id == run_id),
-            )
-        except PynamoDBException as exc:
-            if _is_conditional_failure(exc):
-                return False
-            raise
-        return True
+        model(assistant_id, thread_id).update(actions=[model.active_run_id.set(run_id)])
 
     @_translate_errors
     def clear_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
@@ -323,20 +313,33 @@ class Store:
         return runs
 
     @_translate_errors
-    def advance_run_rounds(self, thread_id: str, run_id: str, expected: int) -> bool:
-        """Count one more tool round, only if nobody counted it yet (optimistic check)."""
+    def claim_tool_round(self, thread_id: str, run_id: str, round_key: str) -> int | None:
+        """Claim the submission of one round of tool outputs; None if it was claimed already.
+
+        ``round_key`` names the round (its tool call ids), so each round is submitted once
+        however many drivers reach it. Returns the number of rounds claimed so far.
+        """
         model = self.models.Run
         item = model(thread_id, run_id)
-        condition = model.tool_rounds == expected
-        if expected == 0:
-            condition = model.tool_rounds.does_not_exist() | condition
         try:
-            item.update(actions=[model.tool_rounds.set(expected + 1)], condition=condition)
+            item.update(
+                actions=[model.submitted_rounds.add({round_key}), model.tool_rounds.add(1)],
+                condition=~model.submitted_rounds.contains(round_key),
+            )
         except PynamoDBException as exc:
             if _is_conditional_failure(exc):
-                return False
+                return None
             raise
-        return True
+        return int(item.tool_rounds)
+
+    @_translate_errors
+    def release_tool_round(self, thread_id: str, run_id: str, round_key: str) -> None:
+        """Give a round back when its submission failed, so another attempt can make it."""
+        model = self.models.Run
+        model(thread_id, run_id).update(
+            actions=[model.submitted_rounds.delete({round_key}), model.tool_rounds.add(-1)],
+            condition=model.submitted_rounds.contains(round_key),
+        )
 
     # -------------------------------------------------------------- messages
     @_translate_errors

@@ -1,0 +1,265 @@
+"""The Assistants API backend (``client.beta.threads``), polled or streamed.
+
+OpenAI turned this API off on 2026-08-26; it still serves any Assistants-compatible
+server (``openai_base_url``), and its shut-down answer is turned into an error that says
+to switch ``openai_backend`` to ``responses``.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from .base import Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from .openai_errors import openai_errors
+
+__all__ = ["AssistantsBackend"]
+
+# How many messages one page of a listing asks for.
+_PAGE = 100
+# The newest messages of a thread that are searched for a role before paging on.
+_RECENT = 10
+
+
+@contextmanager
+def _quiet_deprecation() -> Iterator[None]:
+    """Every Assistants call warns that the API is deprecated; users chose it knowingly."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def _time(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value else None
+
+
+def _text_of(message: Any) -> str:
+    parts = []
+    for block in message.content or []:
+        text = getattr(block, "text", None)
+        if text is not None:
+            parts.append(text.value)
+    return "\n".join(parts)
+
+
+def _message(message: Any) -> Message:
+    return Message(
+        id=message.id,
+        thread_id=message.thread_id,
+        role=message.role,
+        text=_text_of(message),
+        created_at=_time(message.created_at) or datetime.now(timezone.utc),
+        run_id=message.run_id,
+    )
+
+
+def _run_state(run: Any, user_message: Message | None = None) -> RunState:
+    calls: tuple[ToolCall, ...] = ()
+    if run.status == "requires_action" and run.required_action is not None:
+        calls = tuple(
+            ToolCall(id=call.id, name=call.function.name, arguments=call.function.arguments)
+            for call in run.required_action.submit_tool_outputs.tool_calls
+        )
+    usage = None
+    if run.usage is not None:
+        usage = Usage(
+            prompt_tokens=run.usage.prompt_tokens or 0,
+            completion_tokens=run.usage.completion_tokens or 0,
+            total_tokens=run.usage.total_tokens or 0,
+        )
+    error = None
+    if run.last_error is not None:
+        error = f"{run.last_error.code}: {run.last_error.message}"
+    elif run.incomplete_details is not None:
+        error = f"incomplete: {run.incomplete_details.reason}"
+    elif run.status in ("expired", "cancelled"):
+        error = run.status
+    finished = run.completed_at or run.failed_at or run.cancelled_at
+    return RunState(
+        id=run.id,
+        thread_id=run.thread_id,
+        status=run.status,
+        required_tool_calls=calls,
+        usage=usage,
+        model=run.model,
+        error=error,
+        created_at=_time(run.created_at),
+        completed_at=_time(finished),
+        user_message=user_message,
+    )
+
+
+class AssistantsBackend:
+    name = "assistants"
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @property
+    def _threads(self) -> Any:
+        return self._client.beta.threads
+
+    def create_thread(self) -> str:
+        with _quiet_deprecation(), openai_errors(self.name, "Creating a thread"):
+            return self._threads.create().id
+
+    def _add_user_message(self, thread_id: str, text: str) -> Message:
+        with _quiet_deprecation(), openai_errors(self.name, "Adding the user's message"):
+            created = self._threads.messages.create(thread_id, role="user", content=text)
+        return _message(created)
+
+    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
+        user_message = self._add_user_message(thread_id, text)
+        with _quiet_deprecation(), openai_errors(self.name, "Starting a run"):
+            run = self._threads.runs.create(
+                thread_id=thread_id, assistant_id=options.assistant_id, **_run_overrides(options)
+            )
+        return _run_state(run, user_message)
+
+    def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
+        with _quiet_deprecation(), openai_errors(self.name, "Reading the run"):
+            return _run_state(self._threads.runs.retrieve(run_id, thread_id=thread_id))
+
+    def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> RunState:
+        with _quiet_deprecation(), openai_errors(self.name, "Submitting tool outputs"):
+            run = self._threads.runs.submit_tool_outputs(
+                run_id, thread_id=thread_id, tool_outputs=_outputs(outputs)
+            )
+        return _run_state(run)
+
+    def cancel_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
+        with _quiet_deprecation(), openai_errors(self.name, "Cancelling the run"):
+            return _run_state(self._threads.runs.cancel(run_id, thread_id=thread_id))
+
+    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
+        # The user's message was recorded when the turn started; the replies carry run_id.
+        with _quiet_deprecation(), openai_errors(self.name, "Reading the run's messages"):
+            page = self._threads.messages.list(thread_id, run_id=run_id, order="asc", limit=_PAGE)
+            return [_message(m) for m in page if m.run_id == run_id]
+
+    def latest_message(self, thread_id: str, role: str) -> Message | None:
+        # The newest message is nearly always the one asked for: read a few, page on rarely.
+        with _quiet_deprecation(), openai_errors(self.name, "Reading the last message"):
+            page = self._threads.messages.list(thread_id, order="desc", limit=_RECENT)
+            while True:
+                for message in page.data:
+                    if message.role == role:
+                        return _message(message)
+                if not page.has_next_page():
+                    return None
+                page = page.get_next_page()
+
+    def list_messages(self, thread_id: str, roles: list[str] | None, order: str) -> list[Message]:
+        with _quiet_deprecation(), openai_errors(self.name, "Listing the thread's messages"):
+            messages = [
+                _message(m)
+                for m in self._threads.messages.list(thread_id, order=order, limit=_PAGE)
+            ]
+        return [m for m in messages if not roles or m.role in roles]
+
+    # ------------------------------------------------------------------ streaming
+    def stream_turn(
+        self,
+        thread_id: str,
+        text: str,
+        options: TurnOptions,
+        on_started: Callable[[RunState], None],
+    ) -> RunState:
+        user_message = self._add_user_message(thread_id, text)
+        handler = _new_handler(lambda run: on_started(_run_state(run, user_message)))
+        with (
+            _quiet_deprecation(),
+            openai_errors(self.name, "Streaming the run"),
+            self._threads.runs.stream(
+                thread_id=thread_id,
+                assistant_id=options.assistant_id,
+                event_handler=handler,
+                **_run_overrides(options),
+            ) as stream,
+        ):
+            stream.until_done()
+        return _run_state(handler.final_run())
+
+    def stream_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> RunState:
+        # A handler cannot be reused across streams: each submission gets a new one.
+        handler = _new_handler(None)
+        with (
+            _quiet_deprecation(),
+            openai_errors(self.name, "Streaming tool outputs"),
+            self._threads.runs.submit_tool_outputs_stream(
+                run_id=run_id,
+                thread_id=thread_id,
+                tool_outputs=_outputs(outputs),
+                event_handler=handler,
+            ) as stream,
+        ):
+            stream.until_done()
+        return _run_state(handler.final_run())
+
+
+def _outputs(outputs: list[ToolOutput]) -> list[dict[str, str]]:
+    return [{"tool_call_id": o.tool_call_id, "output": o.output} for o in outputs]
+
+
+def _run_overrides(options: TurnOptions) -> dict[str, Any]:
+    """Assistant-record settings that override the OpenAI assistant's own, when given."""
+    overrides: dict[str, Any] = {}
+    if options.model:
+        overrides["model"] = options.model
+    if options.instructions:
+        overrides["instructions"] = options.instructions
+    for name in ("temperature", "top_p", "max_prompt_tokens", "max_completion_tokens"):
+        if name in options.parameters:
+            overrides[name] = options.parameters[name]
+    return overrides
+
+
+@functools.cache
+def _handler_class() -> type:
+    from openai import AssistantEventHandler
+
+    class RunEvents(AssistantEventHandler):
+        """Tells the caller the run id as soon as the run exists; keeps the last run seen."""
+
+        def __init__(self, on_created: Callable[[Any], None] | None) -> None:
+            super().__init__()
+            self._on_created = on_created
+            self._last_run: Any = None
+
+        def on_event(self, event: Any) -> None:
+            # current_run is updated only after this hook: read the event's own data.
+            if event.event.startswith("thread.run.") and not event.event.startswith(
+                "thread.run.step"
+            ):
+                self._last_run = event.data
+                if self._on_created is not None and event.event == "thread.run.created":
+                    callback, self._on_created = self._on_created, None
+                    callback(event.data)
+
+        def final_run(self) -> Any:
+            return self._last_run or self.current_run
+
+    return RunEvents
+
+
+def _new_handler(on_created: Callable[[Any], None] | None) -> Any:
+    # Built on first use: importing the SDK's streaming helpers costs ~0.3 s.
+    return _handler_class()(on_created)
