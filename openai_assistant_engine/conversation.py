@@ -34,6 +34,7 @@ from .backends.base import (
 from .config import Settings
 from .errors import BadRequestError, ConflictError, EngineError, NotFoundError
 from .store import Store
+from .store.repository import utc_now
 from .tool_ledger import DynamoToolCallLedger
 from .tools import ToolRunner
 
@@ -143,7 +144,7 @@ class Conversation:
             return _run_view(thread_id, run_id, record)
         turn = self._turn_for(thread, updated_by)
         state = turn.backend.get_run(thread_id, run_id, (record or {}).get("backend_state") or {})
-        state = self._step(turn, state, record, streaming=False)
+        state = self._step(turn, state, streaming=False)
         if state.is_terminal:
             return _run_view(thread_id, run_id, self._store.get_run(thread_id, run_id) or {})
         return {"thread_id": thread_id, "run_id": run_id, "status": state.status, "usage": {}}
@@ -155,6 +156,7 @@ class Conversation:
         message = backend.latest_message(thread_id, role)
         if message is None:
             return None
+        message = self._with_recorded_details([message])[0]
         self._record_message(message)
         return _message_view(message)
 
@@ -166,22 +168,12 @@ class Conversation:
             raise BadRequestError(f"order must be 'asc' or 'desc'; got {order!r}.")
         backend = self._backend(self._thread_backend(thread_id, None))
         wanted = [role for role in (roles or []) if role]
-        return [_message_view(m) for m in backend.list_messages(thread_id, wanted, order)]
+        messages = self._with_recorded_details(backend.list_messages(thread_id, wanted, order))
+        return [_message_view(m) for m in messages]
 
     # ------------------------------------------------------------------ the run's steps
-    def _step(
-        self,
-        turn: _Turn,
-        state: RunState,
-        record: dict[str, Any] | None,
-        *,
-        streaming: bool,
-    ) -> RunState:
+    def _step(self, turn: _Turn, state: RunState, *, streaming: bool) -> RunState:
         """Take a run one step on: run tools and submit, or record its end."""
-        if state.progress and state.progress != (record or {}).get("backend_state"):
-            self._store.record_run(
-                thread_id=turn.thread_id, run_id=state.id, fields={"backend_state": state.progress}
-            )
         if state.status == "requires_action":
             return self._submit_tools(turn, state, streaming=streaming)
         if state.is_terminal:
@@ -219,9 +211,14 @@ class Conversation:
         except EngineError:
             self._store.release_tool_round(thread_id, run_id, round_key)
             raise
+        if next_state.progress:
+            # Only the driver that won this round writes progress: it never goes backwards.
+            self._store.record_run(
+                thread_id=thread_id, run_id=run_id, fields={"backend_state": next_state.progress}
+            )
         # Streamed, the next state is where the stream stopped (an end or the next round);
         # polled, it is usually queued again and the next currentRun goes on.
-        return self._step(turn, next_state, None, streaming=streaming)
+        return self._step(turn, next_state, streaming=streaming)
 
     def _cancel_for_rounds(self, turn: _Turn, state: RunState, rounds: int) -> RunState:
         progress = state.progress or {}
@@ -291,7 +288,7 @@ class Conversation:
                 state = turn.backend.stream_turn(  # type: ignore[attr-defined]
                     turn.thread_id, text, turn.options, on_started
                 )
-                self._step(turn, state, None, streaming=True)
+                self._step(turn, state, streaming=True)
             except Exception as exc:
                 if not started.done():
                     started.set_exception(exc)
@@ -363,12 +360,31 @@ class Conversation:
             return
         state = backend.get_run(thread["thread_id"], run_id, record.get("backend_state") or {})
         if state.is_terminal:
-            self._step(self._turn_for(thread, None), state, record, streaming=False)
+            self._step(self._turn_for(thread, None), state, streaming=False)
             return
         raise ConflictError(
             f"Thread {thread['thread_id']!r} is still busy with run {run_id!r} "
             f"(status {state.status}); poll currentRun until it ends, then ask again."
         )
+
+    def _with_recorded_details(self, messages: list[Message]) -> list[Message]:
+        """Fill in time and run id where the backend does not tell them (conversation
+        items carry neither) from the records made when the run ended."""
+        if all(m.created_at is not None for m in messages):
+            return messages
+        recorded = self._store.messages_of_thread(messages[0].thread_id) if messages else {}
+        now = utc_now()
+        filled = []
+        for message in messages:
+            known = recorded.get(message.id, {})
+            filled.append(
+                replace(
+                    message,
+                    created_at=message.created_at or known.get("created_at") or now,
+                    run_id=message.run_id or known.get("run_id"),
+                )
+            )
+        return filled
 
     def _record_message(self, message: Message) -> None:
         self._store.upsert_message(
@@ -376,7 +392,7 @@ class Conversation:
             message_id=message.id,
             role=message.role,
             message=message.text,
-            created_at=message.created_at,
+            created_at=message.created_at or utc_now(),
             run_id=message.run_id,
         )
 

@@ -69,7 +69,8 @@ class Message:
     thread_id: str
     role: str
     text: str
-    created_at: datetime
+    # Conversation items carry neither time nor run: None until the records fill them in.
+    created_at: datetime | None
     run_id: str | None = None
 
 

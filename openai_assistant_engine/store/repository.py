@@ -350,6 +350,13 @@ class Store:
         return item
 
     @_translate_errors
+    def messages_of_thread(self, thread_id: str) -> dict[str, dict[str, Any]]:
+        """Every recorded message of a thread, by message id."""
+        return {
+            item.message_id: self._simple(item) for item in self.models.Message.query(thread_id)
+        }
+
+    @_translate_errors
     def list_messages(
         self,
         *,

@@ -1,0 +1,326 @@
+"""The Responses + Conversations backend: the same contract after the Assistants API.
+
+A thread is a conversation. A run is the chain of responses that answers one user turn:
+the first response's id names the run; a response that ends with ``function_call`` items
+is the run's ``requires_action``; the tool outputs start the next response of the chain;
+a response that ends with a message completes the run. The chain (response ids) and the
+usage of its finished responses are the run's ``progress``, stored with the run record,
+so any process can continue any run. Polled runs use background responses; streamed
+runs consume the response events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import BadRequestError
+from .base import Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from .openai_errors import openai_errors
+
+__all__ = ["ResponsesBackend"]
+
+_RECENT = 10
+_PAGE = 100
+# Response statuses as run statuses; a completed response may still require action.
+_STATUS = {
+    "queued": "queued",
+    "in_progress": "in_progress",
+    "completed": "completed",
+    "failed": "failed",
+    "incomplete": "incomplete",
+    "cancelled": "cancelled",
+}
+
+
+def _time(value: float | int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=timezone.utc) if value else None
+
+
+def _usage_of(response: Any) -> Usage:
+    usage = getattr(response, "usage", None)
+    if usage is None:
+        return Usage()
+    return Usage(
+        prompt_tokens=usage.input_tokens or 0,
+        completion_tokens=usage.output_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+    )
+
+
+def _usage_from(data: dict[str, Any] | None) -> Usage:
+    data = data or {}
+    return Usage(
+        int(data.get("prompt_tokens", 0)),
+        int(data.get("completion_tokens", 0)),
+        int(data.get("total_tokens", 0)),
+    )
+
+
+def _text_of(item: Any) -> str:
+    parts = []
+    for part in getattr(item, "content", None) or []:
+        text = getattr(part, "text", None)
+        if isinstance(text, str):
+            parts.append(text)
+    return "\n".join(parts)
+
+
+def _messages_in(items: Iterable[Any], thread_id: str, **fields: Any) -> list[Message]:
+    return [
+        Message(
+            id=item.id,
+            thread_id=thread_id,
+            role=item.role,
+            text=_text_of(item),
+            created_at=fields.get("created_at"),
+            run_id=fields.get("run_id"),
+        )
+        for item in items
+        if getattr(item, "type", None) == "message"
+    ]
+
+
+class ResponsesBackend:
+    name = "responses"
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def create_thread(self) -> str:
+        with openai_errors(self.name, "Creating a conversation"):
+            return self._client.conversations.create().id
+
+    # ------------------------------------------------------------------ polled runs
+    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
+        with openai_errors(self.name, "Starting a response"):
+            response = self._client.responses.create(
+                **self._request(thread_id, _user_input(text), options), background=True
+            )
+        return self._state(
+            response, thread_id=thread_id, run_id=response.id, progress=_new_progress(response.id)
+        )
+
+    def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
+        current = (progress.get("chain") or [run_id])[-1]
+        with openai_errors(self.name, "Reading the response"):
+            response = self._client.responses.retrieve(current)
+        return self._state(
+            response, thread_id=thread_id, run_id=run_id, progress=progress or _new_progress(run_id)
+        )
+
+    def submit_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> RunState:
+        with openai_errors(self.name, "Sending tool outputs"):
+            response = self._client.responses.create(
+                **self._request(thread_id, _output_items(outputs), options), background=True
+            )
+        return self._state(
+            response, thread_id=thread_id, run_id=run_id, progress=_extended(progress, response.id)
+        )
+
+    def cancel_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
+        state = self.get_run(thread_id, run_id, progress)
+        if state.status == "requires_action":
+            # Nothing runs upstream, but the conversation waits for the calls' outputs:
+            # answer them as cancelled so the next user turn is accepted.
+            cancelled = [
+                ToolOutput(call.id, '{"error": {"type": "cancelled", "message": "run cancelled"}}')
+                for call in state.required_tool_calls
+            ]
+            with openai_errors(self.name, "Closing the cancelled run's calls"):
+                self._client.conversations.items.create(thread_id, items=_output_items(cancelled))
+        elif not state.is_terminal:
+            with openai_errors(self.name, "Cancelling the response"):
+                self._client.responses.cancel((progress.get("chain") or [run_id])[-1])
+        return RunState(
+            id=run_id,
+            thread_id=thread_id,
+            status="cancelled",
+            usage=state.usage,
+            model=state.model,
+            progress=progress,
+        )
+
+    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
+        chain = progress.get("chain") or [run_id]
+        with openai_errors(self.name, "Reading the turn's messages"):
+            first = self._client.responses.retrieve(chain[0])
+            inputs = self._client.responses.input_items.list(chain[0], order="asc")
+            last = first if len(chain) == 1 else self._client.responses.retrieve(chain[-1])
+        asked = [
+            m
+            for m in _messages_in(
+                inputs, thread_id, created_at=_time(first.created_at), run_id=run_id
+            )
+            if m.role == "user"
+        ]
+        answered = _messages_in(
+            last.output or [],
+            thread_id,
+            created_at=_time(last.completed_at or last.created_at),
+            run_id=run_id,
+        )
+        return asked + answered
+
+    def latest_message(self, thread_id: str, role: str) -> Message | None:
+        with openai_errors(self.name, "Reading the last message"):
+            page = self._client.conversations.items.list(thread_id, order="desc", limit=_RECENT)
+            for item in page:  # pages on only when the newest few hold no such message
+                if getattr(item, "type", None) == "message" and item.role == role:
+                    return _messages_in([item], thread_id)[0]
+        return None
+
+    def list_messages(self, thread_id: str, roles: list[str] | None, order: str) -> list[Message]:
+        with openai_errors(self.name, "Listing the conversation's messages"):
+            items = list(self._client.conversations.items.list(thread_id, order=order, limit=_PAGE))
+        return [m for m in _messages_in(items, thread_id) if not roles or m.role in roles]
+
+    # ------------------------------------------------------------------ streamed runs
+    def stream_turn(
+        self,
+        thread_id: str,
+        text: str,
+        options: TurnOptions,
+        on_started: Callable[[RunState], None],
+    ) -> RunState:
+        request = self._request(thread_id, _user_input(text), options)
+        run_id: str | None = None
+
+        def started(response: Any) -> None:
+            nonlocal run_id
+            run_id = response.id
+            on_started(
+                self._state(
+                    response, thread_id=thread_id, run_id=run_id, progress=_new_progress(run_id)
+                )
+            )
+
+        final = self._consume(request, "Streaming the response", started)
+        return self._state(
+            final, thread_id=thread_id, run_id=final.id, progress=_new_progress(final.id)
+        )
+
+    def stream_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> RunState:
+        request = self._request(thread_id, _output_items(outputs), options)
+        final = self._consume(request, "Streaming tool outputs", None)
+        return self._state(
+            final, thread_id=thread_id, run_id=run_id, progress=_extended(progress, final.id)
+        )
+
+    def _consume(
+        self, request: dict[str, Any], action: str, on_created: Callable[[Any], None] | None
+    ) -> Any:
+        final = None
+        with openai_errors(self.name, action):
+            stream = self._client.responses.create(**request, stream=True)
+            with stream:
+                for event in stream:
+                    if event.type == "response.created" and on_created is not None:
+                        on_created(event.response)
+                    elif event.type in (
+                        "response.completed",
+                        "response.failed",
+                        "response.incomplete",
+                    ):
+                        final = event.response
+        if final is None:
+            raise BadRequestError(f"{action}: the stream ended before the response did.")
+        return final
+
+    # ------------------------------------------------------------------ helpers
+    def _request(
+        self, thread_id: str, items: list[dict[str, Any]], options: TurnOptions
+    ) -> dict[str, Any]:
+        if not options.model:
+            raise BadRequestError(
+                f"Assistant {options.assistant_id!r} has no model: the Responses backend "
+                "needs configuration.model on the assistant record (insertUpdateAssistant)."
+            )
+        request: dict[str, Any] = {
+            "model": options.model,
+            "conversation": thread_id,
+            "input": items,
+            "store": True,
+            **options.parameters,
+        }
+        if options.instructions:
+            request["instructions"] = options.instructions
+        if options.tools:
+            request["tools"] = [
+                {"type": "function", "strict": False, **tool} for tool in options.tools
+            ]
+        return request
+
+    def _state(
+        self, response: Any, *, thread_id: str, run_id: str, progress: dict[str, Any]
+    ) -> RunState:
+        status = _STATUS.get(response.status or "queued", response.status or "queued")
+        calls = tuple(
+            ToolCall(id=item.call_id, name=item.name, arguments=item.arguments)
+            for item in response.output or []
+            if getattr(item, "type", None) == "function_call"
+        )
+        usage = None
+        error = None
+        if status == "completed" and calls:
+            status = "requires_action"
+            # Carried to the submission, which adds it to the chain's usage.
+            progress = {**progress, "pending_usage": _usage_of(response).as_dict()}
+        elif status in ("completed", "failed", "incomplete", "cancelled"):
+            usage = _usage_from(progress.get("usage")) + _usage_of(response)
+        if response.error is not None:
+            error = f"{response.error.code}: {response.error.message}"
+        elif response.incomplete_details is not None:
+            error = f"incomplete: {response.incomplete_details.reason}"
+        elif status == "cancelled":
+            error = "cancelled"
+        return RunState(
+            id=run_id,
+            thread_id=thread_id,
+            status=status,
+            required_tool_calls=calls if status == "requires_action" else (),
+            usage=usage,
+            model=response.model,
+            error=error,
+            created_at=_time(response.created_at),
+            completed_at=_time(getattr(response, "completed_at", None))
+            if status not in ("queued", "in_progress", "requires_action")
+            else None,
+            progress=progress,
+        )
+
+
+def _new_progress(first_response_id: str) -> dict[str, Any]:
+    return {"chain": [first_response_id], "usage": Usage().as_dict()}
+
+
+def _extended(progress: dict[str, Any], response_id: str) -> dict[str, Any]:
+    usage = _usage_from(progress.get("usage")) + _usage_from(progress.get("pending_usage"))
+    chain = list(progress.get("chain") or [])
+    return {"chain": [*chain, response_id], "usage": usage.as_dict()}
+
+
+def _user_input(text: str) -> list[dict[str, Any]]:
+    return [{"type": "message", "role": "user", "content": text}]
+
+
+def _output_items(outputs: list[ToolOutput]) -> list[dict[str, Any]]:
+    return [
+        {"type": "function_call_output", "call_id": o.tool_call_id, "output": o.output}
+        for o in outputs
+    ]
