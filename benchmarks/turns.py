@@ -1,0 +1,57 @@
+"""Per-turn cost as one thread grows: OpenAI requests, DynamoDB requests, wall time.
+
+The original system listed the whole thread on every lastMessage, so its cost grew with
+the thread. Here a turn should cost the same at turn 100 as at turn 1, on both backends.
+Each turn asks for one function call (weather), so tools, claims and records are in it.
+
+    .venv/bin/python benchmarks/turns.py [--turns 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+from _harness import Client, register_assistant, run_turn, services, settings_for
+
+from openai_assistant_engine import OpenaiAssistantEngine, create_tables
+
+TEXT = 'How is the weather?\ncall:get_weather {"city": "Paris"}'
+
+
+def measure(env: dict, backend: str, turns: int, report_at: set[int]) -> list[tuple]:
+    setting = settings_for(env, backend, prefix=f"bench-turns-{backend}-")
+    create_tables(**setting)
+    client = Client(OpenaiAssistantEngine(logging.getLogger("bench"), **setting))
+    assistant_id = register_assistant(env, client, backend)
+    sandbox, proxy = env["sandbox"], env["proxy"]
+    rows = []
+    thread_id = None
+    for turn in range(1, turns + 1):
+        sandbox.clear_request_log()
+        proxy.reset()
+        started = time.perf_counter()
+        thread_id = run_turn(client, assistant_id, thread_id, TEXT)
+        elapsed = time.perf_counter() - started
+        if turn in report_at:
+            rows.append((backend, turn, len(sandbox.request_log), proxy.total(), elapsed * 1000))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=100)
+    args = parser.parse_args()
+    report_at = {t for t in (1, 10, 50, 100) if t <= args.turns} | {args.turns}
+    with services() as env:
+        rows = []
+        for backend in ("assistants", "responses"):
+            rows += measure(env, backend, args.turns, report_at)
+    print(f"{'backend':<11} {'turn':>5} {'openai req':>11} {'dynamodb req':>13} {'ms':>8}")
+    for backend, turn, openai_requests, dynamo_requests, ms in rows:
+        print(f"{backend:<11} {turn:>5} {openai_requests:>11} {dynamo_requests:>13} {ms:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Example tool classes for openai_assistant_engine's function calling."""

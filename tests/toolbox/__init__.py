@@ -1,0 +1,1 @@
+"""Tool classes the tool-runner tests import by module name."""
