@@ -18,16 +18,25 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError, execute, parse, validate
+from graphql import (
+    GraphQLError,
+    GraphQLSyntaxError,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
 from graphql.language import DocumentNode
 
 from .config import Settings
 from .errors import BadRequestError, EngineError
 from .schema import build_schema, operation_names
+from .schema.limits import depth_limit_rule
 
 __all__ = ["OpenaiAssistantEngine", "deploy"]
 
 _SCHEMA = build_schema()
+_RULES = (*specified_rules, depth_limit_rule())
 MAX_QUERY_LENGTH = 100_000
 _DOCUMENT_CACHE_SIZE = 256
 
@@ -66,7 +75,7 @@ class _DocumentCache:
             document = parse(text)
         except GraphQLSyntaxError as exc:
             return None, [exc]
-        errors = validate(_SCHEMA.graphql_schema, document)
+        errors = validate(_SCHEMA.graphql_schema, document, rules=_RULES)
         return (None, errors) if errors else (document, [])
 
 
