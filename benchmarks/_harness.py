@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-SPEC = (Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql")
+SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
 TOOL_MODULE = "examples.weather_tools"
 
 
@@ -34,7 +34,7 @@ class CountingProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 operation = (self.headers.get("X-Amz-Target") or "?").split(".")[-1]
                 connection = http.client.HTTPConnection(host, int(port), timeout=30)
