@@ -1,0 +1,238 @@
+"""The local HTTP server of `oae serve`: POST /graphql, the browser page, /healthz.
+
+Standard library only (``http.server``): a development server needs no framework. Routes:
+
+* ``POST /graphql``: a JSON body ``{query, variables, operationName | operation_name}``;
+  the HTTP status is the engine's ``status_code``.
+* ``GET /``: the page (``static/index.html``) and ``GET /static/<name>`` its assets.
+* ``GET /spec.graphql``: the contract document, to prefill the page.
+* ``GET /examples.json``: example variables per operation (the seeded demo assistant).
+* ``GET /healthz``: ``{"status": "ok"}``.
+
+One log line per request: method, path, operation name, status, milliseconds. Never the
+variables or the body: they may hold anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit
+
+from .engine import OpenaiAssistantEngine
+
+__all__ = ["GraphQLServer", "contract_document"]
+
+MAX_BODY_BYTES = 1_000_000
+_STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(html|js|css|svg)$")
+_CONTENT_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "js": "text/javascript; charset=utf-8",
+    "css": "text/css; charset=utf-8",
+    "svg": "image/svg+xml",
+    "graphql": "application/graphql; charset=utf-8",
+    "json": "application/json",
+}
+_CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+}
+_logger = logging.getLogger(__name__)
+
+
+def _package_file(*parts: str) -> bytes:
+    return resources.files("openai_assistant_engine").joinpath(*parts).read_bytes()
+
+
+def contract_document() -> str:
+    """The contract GraphQL document shipped inside the package."""
+    return _package_file("schema", "contract.graphql").decode("utf-8")
+
+
+class GraphQLServer:
+    """``ThreadingHTTPServer`` around one engine. ``port=0`` picks a free port."""
+
+    def __init__(
+        self,
+        engine: OpenaiAssistantEngine,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        examples: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.examples = dict(examples or {})
+        self._httpd = _HTTPServer((host, port), self)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host = str(self._httpd.server_address[0])
+        return f"http://{host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def start(self) -> GraphQLServer:
+        """Serve from a daemon thread (tests, embedding)."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever, name=f"oae-http-{self.port}", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (safe from another thread, e.g. a signal handler's)."""
+        if self._thread is not None:
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._httpd.server_close()
+
+    def shutdown(self) -> None:
+        """End ``serve_forever`` running in another thread."""
+        self._httpd.shutdown()
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 64  # a browser opens several connections at once
+
+    def __init__(self, address: tuple[str, int], app: GraphQLServer) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _HTTPServer
+    server_version = "oae"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: :meth:`_send` writes one structured line per request instead."""
+
+    # ------------------------------------------------------------------ routing
+    def do_GET(self) -> None:
+        self._started = time.perf_counter()
+        self._operation = "-"
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send_static("index.html")
+        elif path.startswith("/static/"):
+            self._send_static(path[len("/static/") :])
+        elif path == "/spec.graphql":
+            self._send(200, contract_document().encode(), _CONTENT_TYPES["graphql"])
+        elif path == "/examples.json":
+            self._send_json(200, self.server.app.examples)
+        elif path == "/healthz":
+            self._send_json(200, {"status": "ok"})
+        elif path == "/graphql":
+            self._send_error(405, "METHOD_NOT_ALLOWED", "Send GraphQL requests with POST.")
+        else:
+            self._send_error(404, "NOT_FOUND", f"No route for GET {path}.")
+
+    def do_POST(self) -> None:
+        self._started = time.perf_counter()
+        self._operation = "-"
+        path = urlsplit(self.path).path
+        if path != "/graphql":
+            self._drain()
+            self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
+            return
+        try:
+            payload = self._read_payload()
+        except _BadBody as exc:
+            self._send_error(exc.status, "BAD_REQUEST", str(exc))
+            return
+        name = payload.get("operationName") or payload.get("operation_name")
+        self._operation = name if isinstance(name, str) and name else "-"
+        engine = self.server.app.engine
+        response = engine.execute(payload)
+        status = int(response.get("status_code", 500))
+        self._send(status, engine.to_json(response).encode(), _CONTENT_TYPES["json"])
+
+    def do_OPTIONS(self) -> None:
+        self._started = time.perf_counter()
+        self._operation = "-"
+        self._send(204, b"", None)
+
+    # ------------------------------------------------------------------ helpers
+    def _read_payload(self) -> Mapping[str, Any]:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise _BadBody(400, "Content-Length is not a number.") from None
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # the unread body would poison the connection
+            raise _BadBody(413, f"The request body is over {MAX_BODY_BYTES} bytes.")
+        raw = self.rfile.read(length) if length > 0 else b""
+        if not raw.strip():
+            raise _BadBody(400, "The request body is empty: send JSON with a GraphQL query.")
+        try:
+            payload = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise _BadBody(400, "The request body is not valid JSON.") from None
+        if not isinstance(payload, Mapping):
+            raise _BadBody(400, "The request body must be a JSON object with a query.")
+        return payload
+
+    def _drain(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= MAX_BODY_BYTES:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    def _send_static(self, name: str) -> None:
+        match = _STATIC_NAME.match(name)
+        try:
+            if match is None:
+                raise FileNotFoundError(name)
+            body = _package_file("static", name)
+        except (FileNotFoundError, IsADirectoryError):
+            self._send_error(404, "NOT_FOUND", f"No static file {name!r}.")
+            return
+        self._send(200, body, _CONTENT_TYPES[match.group(1)])
+
+    def _send_json(self, status: int, value: Any) -> None:
+        self._send(status, json.dumps(value).encode(), _CONTENT_TYPES["json"])
+
+    def _send_error(self, status: int, code: str, message: str) -> None:
+        errors = [{"message": message, "extensions": {"code": code}}]
+        self._send_json(status, {"errors": errors, "status_code": status})
+
+    def _send(self, status: int, body: bytes, content_type: str | None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        for name, value in _CORS.items():
+            self.send_header(name, value)
+        self.end_headers()
+        # Logged before the body goes out, so the line exists once the client has its answer.
+        elapsed_ms = (time.perf_counter() - self._started) * 1000
+        path = urlsplit(self.path).path  # the query string may carry anything
+        _logger.info(
+            "%s %s op=%s status=%d %.1fms", self.command, path, self._operation, status, elapsed_ms
+        )
+        if body and self.command != "HEAD":
+            self.wfile.write(body)
+
+
+class _BadBody(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
