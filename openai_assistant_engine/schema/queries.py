@@ -17,6 +17,7 @@ from .types import (
     MessageType,
     ThreadListType,
     ThreadType,
+    ToolCallType,
 )
 
 __all__ = ["Query", "page_arguments"]
@@ -111,6 +112,12 @@ class Query(graphene.ObjectType):
         thread_id=graphene.String(),
         roles=graphene.List(graphene.String),
         message=graphene.String(),
+    )
+
+    tool_calls = graphene.List(
+        ToolCallType,
+        run_id=graphene.String(required=True),
+        description="The function calls a run made, with their outputs or errors.",
     )
 
     @staticmethod
@@ -208,3 +215,7 @@ class Query(graphene.ObjectType):
             message=message,
         )
         return _page_result(page, "message_list")
+
+    @staticmethod
+    def resolve_tool_calls(_root: Any, info: graphene.ResolveInfo, run_id: str) -> Any:
+        return info.context.store.list_tool_calls(run_id)

@@ -18,6 +18,7 @@ __all__ = [
     "MessageType",
     "ThreadListType",
     "ThreadType",
+    "ToolCallType",
 ]
 
 
@@ -105,6 +106,22 @@ class MessageType(graphene.ObjectType):
     role = graphene.String()
     message = graphene.String()
     created_at = DateTime()
+
+
+class ToolCallType(graphene.ObjectType):
+    """One function call of a run, as the tool runner recorded it."""
+
+    run_id = graphene.String()
+    tool_call_id = graphene.String()
+    thread_id = graphene.String()
+    name = graphene.String()
+    arguments = graphene.String(description="The JSON text the model sent.")
+    output = graphene.String(description="The JSON text given back to the model.")
+    status = graphene.String(description="running, completed or failed.")
+    error = graphene.String()
+    duration_ms = graphene.Int()
+    started_at = DateTime()
+    finished_at = DateTime()
 
 
 class MessageListType(graphene.ObjectType):
