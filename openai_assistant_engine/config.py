@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .log_redaction import redact_secrets_in_logs
 
 __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
 
@@ -33,10 +34,15 @@ def _parse_str(name: str, value: Any) -> str | None:
 
 def _parse_positive_number(name: str, value: Any, kind: type) -> Any:
     try:
-        number = kind(Decimal(str(value).strip()))
+        exact = Decimal(str(value).strip())
+        # NaN and Infinity parse as Decimals; 2.5 rounds are no whole number of rounds.
+        if not exact.is_finite() or (kind is int and exact != exact.to_integral_value()):
+            raise ValueError(value)
+        number = kind(exact)
     except Exception as exc:
         raise ConfigurationError(
-            f"Setting {name!r} must be a positive number, got {value!r}."
+            f"Setting {name!r} must be a positive {'whole ' if kind is int else ''}number, "
+            f"got {value!r}."
         ) from exc
     if number <= 0:
         raise ConfigurationError(f"Setting {name!r} must be a positive number, got {value!r}.")
@@ -105,7 +111,9 @@ class Settings:
         """Resolve each setting: ``setting`` kwargs > environment > ``env_file``.
 
         Unknown keys in ``setting`` are ignored: SilvaEngine's settings groups carry
-        keys meant for other modules.
+        keys meant for other modules. The secret values are registered for redaction
+        from every log line of the process (``log_redaction``): every entry point (the
+        engine, ``create_tables``, the CLI, Lambda) loads its settings here.
         """
         explicit = {str(k).lower(): v for k, v in (setting or {}).items()}
         environment = os.environ if environ is None else environ
@@ -115,7 +123,9 @@ class Settings:
             value = _lookup(spec.name, explicit, environment, dotenv)
             if value is not None and value != "":
                 raw[spec.name] = value
-        return cls.from_raw(raw)
+        settings = cls.from_raw(raw)
+        redact_secrets_in_logs(settings.secret_values())
+        return settings
 
     @classmethod
     def from_raw(cls, raw: Mapping[str, Any]) -> Settings:

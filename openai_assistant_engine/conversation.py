@@ -183,6 +183,11 @@ class Conversation:
     def _submit_tools(self, turn: _Turn, state: RunState, *, streaming: bool) -> RunState:
         thread_id, run_id = turn.thread_id, state.id
         record = self._store.get_run(thread_id, run_id) or {}
+        round_key = ",".join(sorted(call.id for call in state.required_tool_calls))
+        if round_key in (record.get("submitted_rounds") or ()):
+            # Another driver submitted this round already: this view of the run is stale
+            # (and must not count against the cap, whose count includes this round).
+            return state
         rounds = int(record.get("tool_rounds") or 0)
         if rounds >= self._settings.max_tool_rounds:
             return self._cancel_for_rounds(turn, state, rounds)
@@ -196,7 +201,6 @@ class Conversation:
         )
         if outcomes is None:
             return state  # another driver is running some of these calls
-        round_key = ",".join(sorted(call.id for call in state.required_tool_calls))
         if self._store.claim_tool_round(thread_id, run_id, round_key) is None:
             return state  # another driver submitted this round
         outputs = [ToolOutput(o.tool_call_id, o.output) for o in outcomes]
@@ -221,12 +225,16 @@ class Conversation:
         return self._step(turn, next_state, streaming=streaming)
 
     def _cancel_for_rounds(self, turn: _Turn, state: RunState, rounds: int) -> RunState:
-        progress = state.progress or {}
-        cancelled = turn.backend.cancel_run(turn.thread_id, state.id, progress)
         reason = (
             f"cancelled after {rounds} tool rounds: the max_tool_rounds setting "
             f"({self._settings.max_tool_rounds}) stops runs that keep calling tools"
         )
+        # One driver cancels; another that reaches the cap meanwhile leaves it to that one
+        # (cancelling twice fails upstream, or closes the Responses calls twice).
+        if not self._store.claim_run_end(turn.thread_id, state.id, reason):
+            return state
+        progress = state.progress or {}
+        cancelled = turn.backend.cancel_run(turn.thread_id, state.id, progress)
         final = replace(cancelled, status="cancelled", error=reason)
         self._finish(turn, final)
         return final
@@ -237,6 +245,10 @@ class Conversation:
         progress = state.progress or record.get("backend_state") or {}
         for message in turn.backend.run_messages(turn.thread_id, state.id, progress):
             self._record_message(message)
+        error = state.error
+        if state.status == "cancelled" and record.get("error"):
+            # Cancelled on purpose (see _cancel_for_rounds): upstream only says "cancelled".
+            error = record["error"]
         self._store.record_run(
             thread_id=turn.thread_id,
             run_id=state.id,
@@ -244,7 +256,7 @@ class Conversation:
                 "status": state.status,
                 "usage": (state.usage.as_dict() if state.usage else record.get("usage") or {}),
                 "model": state.model,
-                "error": state.error,
+                "error": error,
                 "completed_at": state.completed_at,
             },
         )
@@ -369,10 +381,16 @@ class Conversation:
 
     def _with_recorded_details(self, messages: list[Message]) -> list[Message]:
         """Fill in time and run id where the backend does not tell them (conversation
-        items carry neither) from the records made when the run ended."""
-        if all(m.created_at is not None for m in messages):
+        items carry neither; an Assistants user message has no run id, being added before
+        its run starts) from the records made when the run started and ended."""
+        missing = [m for m in messages if m.created_at is None or m.run_id is None]
+        if not missing:
             return messages
-        recorded = self._store.messages_of_thread(messages[0].thread_id) if messages else {}
+        if len(missing) == 1:
+            # lastMessage: one record by its key, not the whole thread's.
+            recorded = {missing[0].id: self._recorded_message(missing[0])}
+        else:
+            recorded = self._store.messages_of_thread(messages[0].thread_id)
         now = utc_now()
         filled = []
         for message in messages:
@@ -385,6 +403,12 @@ class Conversation:
                 )
             )
         return filled
+
+    def _recorded_message(self, message: Message) -> dict[str, Any]:
+        try:
+            return self._store.get_message(message.thread_id, message.id)
+        except NotFoundError:
+            return {}
 
     def _record_message(self, message: Message) -> None:
         self._store.upsert_message(

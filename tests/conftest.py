@@ -5,8 +5,9 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,100 @@ def spec_document() -> str:
 @pytest.fixture
 def test_logger() -> logging.Logger:
     return logging.getLogger("oae.tests")
+
+
+# ------------------------------------------------------------ conversations over the sandbox
+# The engine over HTTP twice: DynamoDB is the moto server, OpenAI is the sandbox, spoken
+# to by the official SDK. One sandbox and one table set serve every conversation test:
+# each test has its own assistant record, threads and runs, so none sees another's.
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Any]:
+    from openai_assistant_engine.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def openai_sandbox(sandbox_server: Any) -> Iterator[Any]:
+    """The shared sandbox, left as it was found: no pending faults, Assistants API on."""
+    yield sandbox_server
+    sandbox_server.clear_errors()
+    sandbox_server.assistants_shutdown = False
+
+
+@pytest.fixture(scope="session")
+def conversation_tables(moto_endpoint: str) -> dict[str, str]:
+    from openai_assistant_engine import create_tables
+
+    setting = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "testing",
+        "aws_secret_access_key": "testing",
+        "dynamodb_endpoint": moto_endpoint,
+        "table_prefix": f"conv{next(_prefixes)}-",
+    }
+    create_tables(**setting)
+    return setting
+
+
+@pytest.fixture(scope="session")
+def sandbox_assistant_id(sandbox_server: Any) -> str:
+    """The OpenAI assistant the Assistants backend runs, made with the SDK on the sandbox."""
+    import warnings
+
+    from openai import OpenAI
+
+    with (
+        OpenAI(api_key="sk-sandbox", base_url=sandbox_server.base_url) as client,
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return client.beta.assistants.create(model="gpt-sandbox", name="engine tests").id
+
+
+_assistant_numbers = itertools.count()
+
+
+@pytest.fixture
+def make_chat(
+    openai_sandbox: Any,
+    conversation_tables: dict[str, str],
+    sandbox_assistant_id: str,
+    spec_document: str,
+    test_logger: logging.Logger,
+) -> Callable[..., Any]:
+    """``make_chat(backend, driver="poll", **settings)``: an engine and a fresh assistant
+    record for it (Assistants: the sandbox assistant; Responses: a model configuration)."""
+    from .conversation_calls import ALLOWLIST, FUNCTIONS, RESPONSES_CONFIGURATION, Chat
+
+    def build(backend: str, driver: str = "poll", **settings: Any) -> Any:
+        number = next(_assistant_numbers)
+        chat = Chat(
+            document=spec_document,
+            logger=test_logger,
+            settings={
+                **conversation_tables,
+                "openai_api_key": "sk-sandbox",
+                "openai_base_url": openai_sandbox.base_url,
+                "openai_backend": backend,
+                "run_driver": driver,
+                "function_module_allowlist": ALLOWLIST,
+                "tool_timeout_seconds": 5,
+                **settings,
+            },
+            assistant_type=f"conversation-{number}",
+            assistant_id=(
+                sandbox_assistant_id if backend == "assistants" else f"asst_local_{number}"
+            ),
+        )
+        chat.register(FUNCTIONS, None if backend == "assistants" else RESPONSES_CONFIGURATION)
+        return chat
+
+    return build
+
+
+# moto's server logs every DynamoDB request at INFO: keep failure reports readable.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -98,8 +98,20 @@ class InsertUpdateThread(graphene.Mutation):
         return InsertUpdateThread(thread=record)
 
 
+# Run bookkeeping that only the engine writes (tool rounds, the backend's progress).
+_ENGINE_RUN_FIELDS = ("backend_state", "tool_rounds")
+
+
 def _run_fields(run: Mapping[str, Any]) -> dict[str, Any]:
     fields = {k: v for k, v in run.items() if k != "run_id"}
+    for name in _ENGINE_RUN_FIELDS:
+        if name in fields:
+            raise BadRequestError(f"run.{name} is kept by the engine; a caller cannot set it.")
+    for name in ("status", "model", "error"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise BadRequestError(f"run.{name} must be a string or null.")
+    if fields.get("usage") is not None and not isinstance(fields["usage"], Mapping):
+        raise BadRequestError("run.usage must be a JSON object or null.")
     for name in ("created_at", "completed_at"):
         if fields.get(name) is not None:
             try:
@@ -112,10 +124,15 @@ def _run_fields(run: Mapping[str, Any]) -> dict[str, Any]:
 def _to_datetime(value: Any) -> datetime:
     from .scalars import parse_datetime
 
+    if isinstance(value, bool):
+        raise ValueError("a timestamp must be ISO 8601 text or seconds since the epoch.")
     if isinstance(value, (int, float)):
         from datetime import timezone
 
-        return datetime.fromtimestamp(value, tz=timezone.utc)
+        try:
+            return datetime.fromtimestamp(value, tz=timezone.utc)
+        except (OverflowError, OSError) as exc:
+            raise ValueError(f"{value!r} seconds since the epoch is out of range.") from exc
     return parse_datetime(value)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,7 +26,26 @@ class JSON(graphene.Scalar):
 
     @staticmethod
     def parse_literal(node: ast.ValueNode, _variables: Any = None) -> Any:
-        return value_from_ast_untyped(node, _variables)
+        return _finite_numbers(value_from_ast_untyped(node, _variables))
+
+
+# graphql-core reads the literal 1e999 as inf, and a 5000-digit integer as nan; JSON has
+# neither, so a response that echoed them back would not be JSON. Numbers must fit a
+# double, as variables must (the engine checks those before they get here).
+_MAX_NUMBER = sys.float_info.max
+
+
+def _finite_numbers(value: Any) -> Any:
+    if isinstance(value, (int, float)) and not abs(value) <= _MAX_NUMBER:
+        shown = f"{value!r}" if isinstance(value, float) else "a number beyond 1.8e308"
+        raise ValueError(f"JSON numbers must be finite and fit a double; got {shown}.")
+    if isinstance(value, dict):
+        for item in value.values():
+            _finite_numbers(item)
+    elif isinstance(value, list):
+        for item in value:
+            _finite_numbers(item)
+    return value
 
 
 def parse_datetime(value: Any) -> datetime:
@@ -46,6 +66,10 @@ def parse_datetime(value: Any) -> datetime:
         raise ValueError(f"DateTime must be an ISO 8601 string; got {type(value).__name__}.")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=timezone.utc)
+    try:
+        parsed.astimezone(timezone.utc)  # what storage does; 0001-01-01T00:00+05:00 can't
+    except OverflowError as exc:
+        raise ValueError(f"DateTime {value!r} is out of range once moved to UTC.") from exc
     return parsed
 
 

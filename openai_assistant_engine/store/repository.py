@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ from pynamodb.exceptions import (
 )
 from pynamodb.models import Model
 
-from ..errors import EngineError, NotFoundError, UpstreamError
+from ..errors import BadRequestError, EngineError, NotFoundError, UpstreamError
 from .models import ConnectionOptions, StoreModels, build_models
 
 __all__ = ["Page", "Store", "utc_now"]
@@ -63,11 +64,33 @@ def _translate_errors(method: _F) -> _F:
             ) from exc
         except PynamoDBException as exc:
             code = getattr(exc, "cause_response_code", None) or type(exc).__name__
+            if code == "ResourceNotFoundException":
+                # Every call but describe_table reports a missing table this way.
+                prefix = args[0].options.table_prefix if args else "?"
+                raise UpstreamError(
+                    f"DynamoDB table {_table_named_in(exc) or '?'} is missing (table_prefix "
+                    f"{prefix!r}); create the tables with `oae tables create` or "
+                    "openai_assistant_engine.create_tables(**setting), or check the "
+                    "'table_prefix', 'region_name' and 'dynamodb_endpoint' settings."
+                ) from exc
             raise UpstreamError(
                 f"DynamoDB request failed ({code}): {exc.cause_response_message or exc.msg}"
             ) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _require_keys(**keys: str) -> None:
+    """DynamoDB rejects an empty key (a ValidationException): say so as a bad request."""
+    for name, value in keys.items():
+        if not isinstance(value, str) or not value:
+            raise BadRequestError(f"{name} must be a non-empty string; got {value!r}.")
+
+
+def _table_named_in(exc: PynamoDBException) -> str | None:
+    """PynamoDB's verbose client error says ``on table (<name>)``."""
+    match = re.search(r"on table \(([^)]+)\)", str(exc.cause))
+    return match.group(1) if match else None
 
 
 def _is_conditional_failure(exc: PynamoDBException) -> bool:
@@ -104,6 +127,7 @@ class Store:
 
     @_translate_errors
     def find_assistant(self, assistant_type: str, assistant_id: str) -> dict[str, Any] | None:
+        _require_keys(assistant_type=assistant_type, assistant_id=assistant_id)
         return self._get(self.models.Assistant, assistant_type, assistant_id)
 
     @_translate_errors
@@ -134,6 +158,7 @@ class Store:
         functions: Sequence[Any] | None = None,
         configuration: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        _require_keys(assistant_type=assistant_type, assistant_id=assistant_id)
         model = self.models.Assistant
         now = utc_now()
         actions = [
@@ -155,6 +180,7 @@ class Store:
 
     @_translate_errors
     def delete_assistant(self, assistant_type: str, assistant_id: str) -> None:
+        _require_keys(assistant_type=assistant_type, assistant_id=assistant_id)
         model = self.models.Assistant
         self._delete_existing(
             model(assistant_type, assistant_id),
@@ -167,6 +193,7 @@ class Store:
     # --------------------------------------------------------------- threads
     @_translate_errors
     def get_thread(self, assistant_id: str, thread_id: str) -> dict[str, Any]:
+        _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         item = self._get(self.models.Thread, assistant_id, thread_id)
         if item is None:
             raise NotFoundError.for_keys("Thread", assistant_id=assistant_id, thread_id=thread_id)
@@ -209,6 +236,7 @@ class Store:
         is_voice: bool | None = None,
         backend: str | None = None,
     ) -> dict[str, Any]:
+        _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
         now = utc_now()
         actions = [
@@ -227,6 +255,7 @@ class Store:
 
     @_translate_errors
     def delete_thread(self, assistant_id: str, thread_id: str) -> None:
+        _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
         self._delete_existing(
             model(assistant_id, thread_id),
@@ -272,6 +301,7 @@ class Store:
         ``fields`` may hold status, usage, model, error, assistant_id, updated_by,
         created_at, completed_at, backend_state and extra; anything else goes to extra.
         """
+        _require_keys(thread_id=thread_id, run_id=run_id)
         model = self.models.Run
         now = utc_now()
         known = {
@@ -304,11 +334,14 @@ class Store:
 
     @_translate_errors
     def get_run(self, thread_id: str, run_id: str) -> dict[str, Any] | None:
+        _require_keys(thread_id=thread_id, run_id=run_id)
         return self._get(self.models.Run, thread_id, run_id, consistent_read=True)
 
     @_translate_errors
     def list_runs(self, thread_id: str) -> list[dict[str, Any]]:
-        runs = [self._simple(item) for item in self.models.Run.query(thread_id)]
+        # Strongly consistent: insertUpdateThread answers with the run it has just written.
+        query = self.models.Run.query(thread_id, consistent_read=True)
+        runs = [self._simple(item) for item in query]
         runs.sort(key=lambda run: (run.get("created_at") or "", run["run_id"]))
         return runs
 
@@ -333,6 +366,27 @@ class Store:
         return int(item.tool_rounds)
 
     @_translate_errors
+    def claim_run_end(self, thread_id: str, run_id: str, reason: str) -> bool:
+        """Claim the ending of a run on purpose (e.g. the round cap), recording why.
+
+        A conditional write on the run's ``error`` (empty until a run ends): exactly one
+        driver wins and cancels the run upstream; False for the others, who leave it to the
+        winner. The reason is in the record before the cancellation is, so whichever driver
+        later records the cancelled run keeps it.
+        """
+        model = self.models.Run
+        try:
+            model(thread_id, run_id).update(
+                actions=[model.error.set(reason), model.updated_at.set(utc_now())],
+                condition=model.error.does_not_exist(),
+            )
+        except PynamoDBException as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    @_translate_errors
     def release_tool_round(self, thread_id: str, run_id: str, round_key: str) -> None:
         """Give a round back when its submission failed, so another attempt can make it."""
         model = self.models.Run
@@ -344,6 +398,7 @@ class Store:
     # -------------------------------------------------------------- messages
     @_translate_errors
     def get_message(self, thread_id: str, message_id: str) -> dict[str, Any]:
+        _require_keys(thread_id=thread_id, message_id=message_id)
         item = self._get(self.models.Message, thread_id, message_id)
         if item is None:
             raise NotFoundError.for_keys("Message", thread_id=thread_id, message_id=message_id)
@@ -398,6 +453,7 @@ class Store:
         created_at: datetime,
         run_id: str | None = None,
     ) -> dict[str, Any]:
+        _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
         actions = [
             model.role.set(role),
@@ -412,6 +468,7 @@ class Store:
 
     @_translate_errors
     def delete_message(self, thread_id: str, message_id: str) -> None:
+        _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
         self._delete_existing(
             model(thread_id, message_id),
