@@ -22,6 +22,7 @@ __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
 
 BACKENDS = ("assistants", "responses")
 RUN_DRIVERS = ("auto", "stream", "poll")
+_MIN_SECRET_LENGTH = 12
 _SECRET_SETTINGS = frozenset({"openai_api_key", "aws_access_key_id", "aws_secret_access_key"})
 
 
@@ -155,9 +156,16 @@ class Settings:
         return "poll" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "stream"
 
     def secret_values(self) -> tuple[str, ...]:
-        """The values that must never appear in a response or a log line."""
+        """The values that must never appear in a response or a log line.
+
+        Real keys are long (an AWS key id has 20 characters); a short value such as a
+        local DynamoDB's "testing" is no secret, and redacting it would garble records
+        that happen to contain the word.
+        """
         return tuple(
-            value for name in _SECRET_SETTINGS if (value := getattr(self, name)) and len(value) >= 4
+            value
+            for name in _SECRET_SETTINGS
+            if (value := getattr(self, name)) and len(value) >= _MIN_SECRET_LENGTH
         )
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -48,19 +48,38 @@ _CLAIM_MARGIN_SECONDS = 30.0
 _NON_PARAMETERS = {"model", "instructions", "tools", "backend", "function_configuration"}
 
 
-@dataclass(frozen=True)
 class _Turn:
-    """Everything needed to move one run on."""
+    """Everything needed to move one run on; the assistant record is read only when a
+    step needs it (tools to run, options to send), so a plain poll reads one record."""
 
-    assistant: dict[str, Any]
-    thread: dict[str, Any]
-    backend: Backend
-    options: TurnOptions
-    updated_by: str | None
+    def __init__(
+        self,
+        conversation: Conversation,
+        *,
+        assistant_type: str,
+        assistant_id: str,
+        thread_id: str,
+        backend_name: str,
+        updated_by: str | None,
+        assistant: dict[str, Any] | None = None,
+    ) -> None:
+        self._conversation = conversation
+        self.assistant_type = assistant_type
+        self.assistant_id = assistant_id
+        self.thread_id = thread_id
+        self.backend_name = backend_name
+        self.backend = conversation._backend(backend_name)
+        self.updated_by = updated_by
+        if assistant is not None:
+            self.__dict__["assistant"] = assistant
 
-    @property
-    def thread_id(self) -> str:
-        return self.thread["thread_id"]
+    @cached_property
+    def assistant(self) -> dict[str, Any]:
+        return self._conversation._store.get_assistant(self.assistant_type, self.assistant_id)
+
+    @cached_property
+    def options(self) -> TurnOptions:
+        return self._conversation._turn_options(self.assistant, self.backend_name)
 
 
 class Conversation:
@@ -111,7 +130,7 @@ class Conversation:
             self._refuse_if_busy(thread, backend)
         if thread_id is None:
             thread_id = backend.create_thread()
-        thread = self._store.upsert_thread(
+        self._store.upsert_thread(
             assistant_id=assistant_id,
             thread_id=thread_id,
             assistant_type=assistant_type,
@@ -119,7 +138,13 @@ class Conversation:
             backend=backend_name,
         )
         turn = _Turn(
-            assistant, thread, backend, self._turn_options(assistant, backend_name), updated_by
+            self,
+            assistant_type=assistant_type,
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+            backend_name=backend_name,
+            updated_by=updated_by,
+            assistant=assistant,
         )
         if self._settings.effective_run_driver == "stream" and hasattr(backend, "stream_turn"):
             run = self._start_streamed(turn, user_query)
@@ -136,15 +161,28 @@ class Conversation:
     def current_run(
         self, *, assistant_id: str, thread_id: str, run_id: str, updated_by: str
     ) -> dict[str, Any]:
-        thread = self._known_thread(assistant_id, thread_id)
-        if thread is None:
-            raise NotFoundError.for_keys("Thread", assistant_id=assistant_id, thread_id=thread_id)
         record = self._store.get_run(thread_id, run_id)
         if record is not None and record.get("status") in TERMINAL_STATUSES:
             return _run_view(thread_id, run_id, record)
-        turn = self._turn_for(thread, updated_by)
+        if record is not None and record.get("backend") and record.get("assistant_type"):
+            # The run record names all a poll needs: no thread or assistant read.
+            turn = _Turn(
+                self,
+                assistant_type=record["assistant_type"],
+                assistant_id=record.get("assistant_id") or assistant_id,
+                thread_id=thread_id,
+                backend_name=record["backend"],
+                updated_by=updated_by,
+            )
+        else:  # a run this engine did not start, or recorded by an older version
+            thread = self._known_thread(assistant_id, thread_id)
+            if thread is None:
+                raise NotFoundError.for_keys(
+                    "Thread", assistant_id=assistant_id, thread_id=thread_id
+                )
+            turn = self._turn_for(thread, updated_by)
         state = turn.backend.get_run(thread_id, run_id, (record or {}).get("backend_state") or {})
-        state = self._step(turn, state, streaming=False)
+        state = self._step(turn, state, streaming=False, record=record)
         if state.is_terminal:
             return _run_view(thread_id, run_id, self._store.get_run(thread_id, run_id) or {})
         return {"thread_id": thread_id, "run_id": run_id, "status": state.status, "usage": {}}
@@ -172,12 +210,22 @@ class Conversation:
         return [_message_view(m) for m in messages]
 
     # ------------------------------------------------------------------ the run's steps
-    def _step(self, turn: _Turn, state: RunState, *, streaming: bool) -> RunState:
-        """Take a run one step on: run tools and submit, or record its end."""
+    def _step(
+        self,
+        turn: _Turn,
+        state: RunState,
+        *,
+        streaming: bool,
+        record: dict[str, Any] | None = None,
+    ) -> RunState:
+        """Take a run one step on: run tools and submit, or record its end.
+
+        ``record`` is the run record if the caller has just read it, saving a read.
+        """
         if state.status == "requires_action":
             return self._submit_tools(turn, state, streaming=streaming)
         if state.is_terminal:
-            self._finish(turn, state)
+            self._finish(turn, state, record)
         return state
 
     def _submit_tools(self, turn: _Turn, state: RunState, *, streaming: bool) -> RunState:
@@ -239,11 +287,13 @@ class Conversation:
         self._finish(turn, final)
         return final
 
-    def _finish(self, turn: _Turn, state: RunState) -> None:
+    def _finish(self, turn: _Turn, state: RunState, record: dict[str, Any] | None = None) -> None:
         """Record a run's end: its messages first, then its status, usage and error."""
-        record = self._store.get_run(turn.thread_id, state.id) or {}
-        progress = state.progress or record.get("backend_state") or {}
-        for message in turn.backend.run_messages(turn.thread_id, state.id, progress):
+        if record is None:
+            record = self._store.get_run(turn.thread_id, state.id) or {}
+        if not state.progress and record.get("backend_state"):
+            state = replace(state, progress=record["backend_state"])
+        for message in turn.backend.run_messages(turn.thread_id, state):
             self._record_message(message)
         error = state.error
         if state.status == "cancelled" and record.get("error"):
@@ -260,7 +310,7 @@ class Conversation:
                 "completed_at": state.completed_at,
             },
         )
-        self._store.clear_active_run(turn.thread["assistant_id"], turn.thread_id, state.id)
+        self._store.clear_active_run(turn.assistant_id, turn.thread_id, state.id)
         self._logger.info("Run %s on thread %s ended %s", state.id, turn.thread_id, state.status)
 
     # ------------------------------------------------------------------ starting runs
@@ -272,13 +322,15 @@ class Conversation:
                 "status": run.status,
                 "usage": {},
                 "model": run.model,
-                "assistant_id": turn.assistant["assistant_id"],
+                "assistant_id": turn.assistant_id,
+                "assistant_type": turn.assistant_type,
+                "backend": turn.backend_name,
                 "updated_by": turn.updated_by,
                 "created_at": run.created_at,
                 "backend_state": run.progress or None,
             },
         )
-        self._store.mark_active_run(turn.thread["assistant_id"], turn.thread_id, run.id)
+        self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
         if run.user_message is not None:
             self._record_message(replace(run.user_message, run_id=run.id))
 
@@ -339,9 +391,14 @@ class Conversation:
 
     def _turn_for(self, thread: dict[str, Any], updated_by: str | None) -> _Turn:
         assistant = self._store.get_assistant(thread["assistant_type"], thread["assistant_id"])
-        name = thread.get("backend") or self._backend_name(assistant)
         return _Turn(
-            assistant, thread, self._backend(name), self._turn_options(assistant, name), updated_by
+            self,
+            assistant_type=thread["assistant_type"],
+            assistant_id=thread["assistant_id"],
+            thread_id=thread["thread_id"],
+            backend_name=thread.get("backend") or self._backend_name(assistant),
+            updated_by=updated_by,
+            assistant=assistant,
         )
 
     def _turn_options(self, assistant: dict[str, Any], backend_name: str) -> TurnOptions:

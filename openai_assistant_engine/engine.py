@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
+import sys
 import threading
 import uuid
 from collections import OrderedDict
@@ -18,26 +21,23 @@ from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from graphql import (
-    GraphQLError,
-    GraphQLSyntaxError,
-    execute,
-    parse,
-    specified_rules,
-    validate,
-)
+from graphql import GraphQLError, GraphQLSyntaxError, execute, parse, validate
 from graphql.language import DocumentNode
 
 from .config import Settings
 from .errors import BadRequestError, EngineError
 from .schema import build_schema, operation_names
-from .schema.limits import depth_limit_rule
+from .schema.limits import limit_rules
 
 __all__ = ["OpenaiAssistantEngine", "deploy"]
 
 _SCHEMA = build_schema()
-_RULES = (*specified_rules, depth_limit_rule())
+_LIMIT_RULES = limit_rules()
 MAX_QUERY_LENGTH = 100_000
+# Variables nest at most this deep (the contract's JSON arguments need a handful of levels).
+MAX_VARIABLES_DEPTH = 64
+_MAX_NUMBER = int(sys.float_info.max)  # numbers in variables must fit a double, as in JSON
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DOCUMENT_CACHE_SIZE = 256
 
 
@@ -75,7 +75,11 @@ class _DocumentCache:
             document = parse(text)
         except GraphQLSyntaxError as exc:
             return None, [exc]
-        errors = validate(_SCHEMA.graphql_schema, document, rules=_RULES)
+        # The size limits first: an oversized document is refused with their message,
+        # before graphql-core's rules spend time on it (or abort with a vaguer one).
+        errors = validate(_SCHEMA.graphql_schema, document, rules=_LIMIT_RULES) or validate(
+            _SCHEMA.graphql_schema, document
+        )
         return (None, errors) if errors else (document, [])
 
 
@@ -121,7 +125,13 @@ class OpenaiAssistantEngine:
     # ------------------------------------------------------------------ entry points
     def open_assistant_graphql(self, **params: Any) -> str:
         """Execute ``{query, variables, operation_name}``; return the JSON response text."""
-        return self.to_json(self.execute(params))
+        response = self.execute(params)
+        try:
+            return self.to_json(response)
+        except Exception:  # a value JSON cannot write: still answer with the contract
+            reference = uuid.uuid4().hex[:12]
+            self.logger.exception("Could not write the response (reference %s)", reference)
+            return self.to_json(_error_response([_internal_error(reference)], 500))
 
     def execute(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The response as a dict (``data`` or ``errors``, and ``status_code``)."""
@@ -136,6 +146,10 @@ class OpenaiAssistantEngine:
 
     def to_json(self, response: Mapping[str, Any]) -> str:
         text = json.dumps(response, default=_json_default, ensure_ascii=False)
+        if not text.isascii() and _SURROGATE.search(text):
+            # A lone surrogate (an operation name echoed in a message...) has no UTF-8
+            # form, so no HTTP front end could send this text: escape it, as JSON allows.
+            text = json.dumps(response, default=_json_default)
         for secret in self.settings.secret_values():
             text = text.replace(secret, "[redacted]")
         return text
@@ -205,20 +219,74 @@ def _read_variables(raw: Any) -> dict[str, Any]:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise BadRequestError(f"variables are not valid JSON: {exc.msg}.") from exc
+        except (RecursionError, ValueError) as exc:  # too deep; too many digits
+            raise BadRequestError(
+                f"variables are not valid JSON: {_describe_json_failure(exc)}."
+            ) from None
     if not isinstance(raw, Mapping):
         raise BadRequestError("variables must be a JSON object.")
-    return _plain_numbers(dict(raw))
+    return _plain_json(raw, ())
 
 
-def _plain_numbers(value: Any) -> Any:
-    """SilvaEngine parses JSON floats as Decimal; graphene wants int or float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+def _describe_json_failure(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return f"they nest more than {MAX_VARIABLES_DEPTH} levels deep"
+    return "a number has too many digits"
+
+
+def _plain_json(value: Any, path: tuple[str | int, ...]) -> Any:
+    """Variables as plain JSON values; anything JSON cannot carry is a 400, not a 500 later.
+
+    SilvaEngine parses JSON numbers as Decimal and graphene wants int or float. Values that
+    would break a later step (an infinite or 5000-digit number, a lone surrogate that no
+    UTF-8 encoder accepts, nesting that exhausts recursion, a set or bytes) stop here,
+    with the variable's path in the message.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if not value.isascii() and _SURROGATE.search(value):
+            raise _bad_variable(path, "is not valid Unicode text (it holds a lone surrogate)")
+        return value
+    if isinstance(value, (int, float, Decimal)):
+        number = _plain_number(value)
+        if number is None:
+            raise _bad_variable(
+                path, f"is not a finite number of at most {_MAX_NUMBER:.3g} in magnitude"
+            )
+        return number
+    if len(path) >= MAX_VARIABLES_DEPTH:
+        raise _bad_variable(path, f"nests more than {MAX_VARIABLES_DEPTH} levels deep")
     if isinstance(value, Mapping):
-        return {key: _plain_numbers(item) for key, item in value.items()}
+        plain = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or (not key.isascii() and _SURROGATE.search(key)):
+                raise _bad_variable(path, f"has a key that is not valid text ({key!r:.40})")
+            plain[key] = _plain_json(item, (*path, key))
+        return plain
     if isinstance(value, (list, tuple)):
-        return [_plain_numbers(item) for item in value]
-    return value
+        return [_plain_json(item, (*path, index)) for index, item in enumerate(value)]
+    raise _bad_variable(path, f"is a {type(value).__name__}, which JSON cannot carry")
+
+
+def _plain_number(value: int | float | Decimal) -> int | float | None:
+    """``value`` as int or float; None when it is not finite or is beyond a double's range."""
+    if isinstance(value, Decimal):
+        if not value.is_finite() or abs(value) > _MAX_NUMBER:
+            return None
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value if -_MAX_NUMBER <= value <= _MAX_NUMBER else None
+
+
+def _bad_variable(path: tuple[str | int, ...], problem: str) -> BadRequestError:
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path)
+    where = where[1:] if where.startswith(".") else where
+    if not where:
+        return BadRequestError(f"The variables object {problem}.")
+    shown = f"${where}" if len(where) <= 200 else f"${where[:200]}..."
+    return BadRequestError(f"Variable {shown} {problem}.")
 
 
 def _json_default(value: Any) -> Any:
@@ -229,7 +297,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return _plain_numbers(value)
+        return _plain_number(value)  # DynamoDB numbers: always finite
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     return str(value)

@@ -142,11 +142,11 @@ class AssistantsBackend:
         with _quiet_deprecation(), openai_errors(self.name, "Cancelling the run"):
             return _run_state(self._threads.runs.cancel(run_id, thread_id=thread_id))
 
-    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
+    def run_messages(self, thread_id: str, state: RunState) -> list[Message]:
         # The user's message was recorded when the turn started; the replies carry run_id.
         with _quiet_deprecation(), openai_errors(self.name, "Reading the run's messages"):
-            page = self._threads.messages.list(thread_id, run_id=run_id, order="asc", limit=_PAGE)
-            return [_message(m) for m in page if m.run_id == run_id]
+            page = self._threads.messages.list(thread_id, run_id=state.id, order="asc", limit=_PAGE)
+            return [_message(m) for m in page if m.run_id == state.id]
 
     def latest_message(self, thread_id: str, role: str) -> Message | None:
         # The newest message is nearly always the one asked for: read a few, page on rarely.

@@ -86,6 +86,8 @@ class RunState:
     created_at: datetime | None = None
     completed_at: datetime | None = None
     user_message: Message | None = None
+    # The assistant's messages, when the backend hands them over with the final state.
+    replies: tuple[Message, ...] = ()
     progress: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -133,8 +135,8 @@ class Backend(Protocol):
 
     def cancel_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...
 
-    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
-        """The messages a run added: the user's turn and the assistant's replies."""
+    def run_messages(self, thread_id: str, state: RunState) -> list[Message]:
+        """The messages a finished run added: the user's turn and the assistant's replies."""
         ...
 
     def latest_message(self, thread_id: str, role: str) -> Message | None: ...

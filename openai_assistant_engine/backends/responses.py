@@ -12,6 +12,7 @@ runs consume the response events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -99,7 +100,7 @@ class ResponsesBackend:
                 **self._request(thread_id, _user_input(text), options), background=True
             )
         return self._state(
-            response, thread_id=thread_id, run_id=response.id, progress=_new_progress(response.id)
+            response, thread_id=thread_id, run_id=response.id, progress=_new_progress(response)
         )
 
     def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
@@ -149,25 +150,21 @@ class ResponsesBackend:
             progress=progress,
         )
 
-    def run_messages(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> list[Message]:
-        chain = progress.get("chain") or [run_id]
+    def run_messages(self, thread_id: str, state: RunState) -> list[Message]:
+        chain = state.progress.get("chain") or [state.id]
         with openai_errors(self.name, "Reading the turn's messages"):
-            first = self._client.responses.retrieve(chain[0])
             inputs = self._client.responses.input_items.list(chain[0], order="asc")
-            last = first if len(chain) == 1 else self._client.responses.retrieve(chain[-1])
+            replies = list(state.replies)
+            if not replies and state.status == "completed":
+                last = self._client.responses.retrieve(chain[-1])
+                replies = _messages_in(last.output or [], thread_id, run_id=state.id)
+        started = _time(state.progress.get("started_at")) or state.created_at
         asked = [
             m
-            for m in _messages_in(
-                inputs, thread_id, created_at=_time(first.created_at), run_id=run_id
-            )
+            for m in _messages_in(inputs, thread_id, created_at=started, run_id=state.id)
             if m.role == "user"
         ]
-        answered = _messages_in(
-            last.output or [],
-            thread_id,
-            created_at=_time(last.completed_at or last.created_at),
-            run_id=run_id,
-        )
+        answered = [replace(m, created_at=state.completed_at or state.created_at) for m in replies]
         return asked + answered
 
     def latest_message(self, thread_id: str, role: str) -> Message | None:
@@ -205,7 +202,7 @@ class ResponsesBackend:
 
         final = self._consume(request, "Streaming the response", started)
         return self._state(
-            final, thread_id=thread_id, run_id=final.id, progress=_new_progress(final.id)
+            final, thread_id=thread_id, run_id=final.id, progress=_new_progress(final)
         )
 
     def stream_tool_outputs(
@@ -302,17 +299,26 @@ class ResponsesBackend:
             if status not in ("queued", "in_progress", "requires_action")
             else None,
             progress=progress,
+            replies=tuple(_messages_in(response.output or [], thread_id, run_id=run_id))
+            if status in ("completed", "incomplete")
+            else (),
         )
 
 
-def _new_progress(first_response_id: str) -> dict[str, Any]:
-    return {"chain": [first_response_id], "usage": Usage().as_dict()}
+def _new_progress(first: Any) -> dict[str, Any]:
+    """The progress of a run whose first response is ``first`` (a response or its id)."""
+    if isinstance(first, str):
+        return {"chain": [first], "usage": Usage().as_dict()}
+    return {"chain": [first.id], "usage": Usage().as_dict(), "started_at": first.created_at}
 
 
 def _extended(progress: dict[str, Any], response_id: str) -> dict[str, Any]:
     usage = _usage_from(progress.get("usage")) + _usage_from(progress.get("pending_usage"))
     chain = list(progress.get("chain") or [])
-    return {"chain": [*chain, response_id], "usage": usage.as_dict()}
+    extended = {"chain": [*chain, response_id], "usage": usage.as_dict()}
+    if "started_at" in progress:
+        extended["started_at"] = progress["started_at"]
+    return extended
 
 
 def _user_input(text: str) -> list[dict[str, Any]]:

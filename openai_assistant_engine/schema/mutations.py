@@ -98,8 +98,15 @@ class InsertUpdateThread(graphene.Mutation):
         return InsertUpdateThread(thread=record)
 
 
-# Run bookkeeping that only the engine writes (tool rounds, the backend's progress).
-_ENGINE_RUN_FIELDS = ("backend_state", "tool_rounds")
+# Run bookkeeping that only the engine writes (tool rounds, which backend and assistant
+# type the run lives on, the backend's progress).
+_ENGINE_RUN_FIELDS = (
+    "backend_state",
+    "tool_rounds",
+    "submitted_rounds",
+    "backend",
+    "assistant_type",
+)
 
 
 def _run_fields(run: Mapping[str, Any]) -> dict[str, Any]:

@@ -134,6 +134,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         thread_id = UnicodeAttribute(hash_key=True)
         run_id = UnicodeAttribute(range_key=True)
         assistant_id = UnicodeAttribute(null=True)
+        assistant_type = UnicodeAttribute(null=True)
+        backend = UnicodeAttribute(null=True)
         status = UnicodeAttribute(null=True)
         usage = JSONAttribute(null=True)
         model = UnicodeAttribute(null=True)

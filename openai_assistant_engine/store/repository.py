@@ -25,7 +25,13 @@ from pynamodb.exceptions import (
 )
 from pynamodb.models import Model
 
-from ..errors import BadRequestError, EngineError, NotFoundError, UpstreamError
+from ..errors import (
+    BadRequestError,
+    ConfigurationError,
+    EngineError,
+    NotFoundError,
+    UpstreamError,
+)
 from .models import ConnectionOptions, StoreModels, build_models
 
 __all__ = ["Page", "Store", "utc_now"]
@@ -73,9 +79,17 @@ def _translate_errors(method: _F) -> _F:
                     "openai_assistant_engine.create_tables(**setting), or check the "
                     "'table_prefix', 'region_name' and 'dynamodb_endpoint' settings."
                 ) from exc
-            raise UpstreamError(
-                f"DynamoDB request failed ({code}): {exc.cause_response_message or exc.msg}"
-            ) from exc
+            message = exc.cause_response_message or exc.msg
+            if code == "ValidationException":
+                # The request's values broke a DynamoDB rule (a key over 2048 bytes, an
+                # item over 400 KB, an empty key): the caller's to fix, not an outage.
+                raise BadRequestError(f"DynamoDB refused the values: {message}") from exc
+            if "must specify a region" in str(message):
+                raise ConfigurationError(
+                    "DynamoDB has no region: set the setting region_name (or "
+                    "AWS_DEFAULT_REGION), or dynamodb_endpoint for a local DynamoDB."
+                ) from exc
+            raise UpstreamError(f"DynamoDB request failed ({code}): {message}") from exc
 
     return wrapper  # type: ignore[return-value]
 
@@ -310,6 +324,8 @@ class Store:
             "model",
             "error",
             "assistant_id",
+            "assistant_type",
+            "backend",
             "updated_by",
             "completed_at",
             "backend_state",
