@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
@@ -33,6 +34,7 @@ from ..errors import (
     UpstreamError,
 )
 from .models import ConnectionOptions, StoreModels, build_models
+from .pagination import END, PageSeeker
 
 __all__ = ["Page", "Store", "utc_now"]
 
@@ -70,28 +72,37 @@ def _translate_errors(method: _F) -> _F:
             ) from exc
         except PynamoDBException as exc:
             code = getattr(exc, "cause_response_code", None) or type(exc).__name__
-            if code == "ResourceNotFoundException":
-                # Every call but describe_table reports a missing table this way.
-                prefix = args[0].options.table_prefix if args else "?"
-                raise UpstreamError(
-                    f"DynamoDB table {_table_named_in(exc) or '?'} is missing (table_prefix "
-                    f"{prefix!r}); create the tables with `oae tables create` or "
-                    "openai_assistant_engine.create_tables(**setting), or check the "
-                    "'table_prefix', 'region_name' and 'dynamodb_endpoint' settings."
-                ) from exc
             message = exc.cause_response_message or exc.msg
-            if code == "ValidationException":
-                # The request's values broke a DynamoDB rule (a key over 2048 bytes, an
-                # item over 400 KB, an empty key): the caller's to fix, not an outage.
-                raise BadRequestError(f"DynamoDB refused the values: {message}") from exc
-            if "must specify a region" in str(message):
-                raise ConfigurationError(
-                    "DynamoDB has no region: set the setting region_name (or "
-                    "AWS_DEFAULT_REGION), or dynamodb_endpoint for a local DynamoDB."
-                ) from exc
-            raise UpstreamError(f"DynamoDB request failed ({code}): {message}") from exc
+            raise _engine_error(code, str(message), _table_named_in(str(exc.cause)), args) from exc
+        except (ClientError, BotoCoreError) as exc:  # the page seeker's boto3 calls
+            error = getattr(exc, "response", {}).get("Error", {})
+            code = error.get("Code") or type(exc).__name__
+            message = error.get("Message") or str(exc)
+            raise _engine_error(code, message, None, args) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _engine_error(code: str, message: str, table: str | None, args: tuple) -> EngineError:
+    if code == "ResourceNotFoundException":
+        # Every call but describe_table reports a missing table this way.
+        prefix = args[0].options.table_prefix if args else "?"
+        return UpstreamError(
+            f"DynamoDB table {table or '?'} is missing (table_prefix "
+            f"{prefix!r}); create the tables with `oae tables create` or "
+            "openai_assistant_engine.create_tables(**setting), or check the "
+            "'table_prefix', 'region_name' and 'dynamodb_endpoint' settings."
+        )
+    if code == "ValidationException":
+        # The request's values broke a DynamoDB rule (a key over 2048 bytes, an item
+        # over 400 KB, an empty key): the caller's to fix, not an outage.
+        return BadRequestError(f"DynamoDB refused the values: {message}")
+    if "must specify a region" in message:
+        return ConfigurationError(
+            "DynamoDB has no region: set the setting region_name (or "
+            "AWS_DEFAULT_REGION), or dynamodb_endpoint for a local DynamoDB."
+        )
+    return UpstreamError(f"DynamoDB request failed ({code}): {message}")
 
 
 def _require_keys(**keys: str) -> None:
@@ -101,9 +112,9 @@ def _require_keys(**keys: str) -> None:
             raise BadRequestError(f"{name} must be a non-empty string; got {value!r}.")
 
 
-def _table_named_in(exc: PynamoDBException) -> str | None:
+def _table_named_in(text: str) -> str | None:
     """PynamoDB's verbose client error says ``on table (<name>)``."""
-    match = re.search(r"on table \(([^)]+)\)", str(exc.cause))
+    match = re.search(r"on table \(([^)]+)\)", text)
     return match.group(1) if match else None
 
 
@@ -117,6 +128,7 @@ class Store:
     def __init__(self, options: ConnectionOptions) -> None:
         self.options = options
         self.models: StoreModels = build_models(options)
+        self._pages = PageSeeker(options)
 
     # ---------------------------------------------------------------- tables
     @_translate_errors
@@ -603,26 +615,31 @@ class Store:
         index: Any = None,
     ) -> Page:
         source = index if index is not None else model
-        total = source.count(hash_key, filter_condition=filter_condition)
-        results = source.query(hash_key, filter_condition=filter_condition)
-        return Page(self._slice(results, page_number, limit), page_number, limit, total)
+        where = {
+            "hash_key": hash_key,
+            "filter_condition": filter_condition,
+            "index_name": index.Meta.index_name if index is not None else None,
+        }
+        total = self._pages.count(model, **where)
+        start = self._pages.start_after(model, (page_number - 1) * limit, **where)
+        if start is END:
+            return Page([], page_number, limit, total)
+        results = source.query(
+            hash_key, filter_condition=filter_condition, last_evaluated_key=start, limit=limit
+        )
+        return Page([self._simple(item) for item in results], page_number, limit, total)
 
     def _scan_page(
         self, model: type[Model], page_number: int, limit: int, *, filter_condition: Any = None
     ) -> Page:
         # Without a hash key there is no partition to Query: a filtered Scan is the only way.
-        items = list(model.scan(filter_condition=filter_condition))
-        start = (page_number - 1) * limit
-        chosen = items[start : start + limit]
-        return Page([self._simple(i) for i in chosen], page_number, limit, len(items))
-
-    def _slice(self, results: Iterable[Model], page_number: int, limit: int) -> list[dict]:
-        start = (page_number - 1) * limit
-        chosen: list[dict[str, Any]] = []
-        iterator: Iterator[Model] = iter(results)
-        for position, item in enumerate(iterator):
-            if position >= start + limit:
-                break
-            if position >= start:
-                chosen.append(self._simple(item))
-        return chosen
+        total = self._pages.count(model, filter_condition=filter_condition)
+        start = self._pages.start_after(
+            model, (page_number - 1) * limit, filter_condition=filter_condition
+        )
+        if start is END:
+            return Page([], page_number, limit, total)
+        results = model.scan(
+            filter_condition=filter_condition, last_evaluated_key=start, limit=limit
+        )
+        return Page([self._simple(item) for item in results], page_number, limit, total)
