@@ -250,7 +250,13 @@ def test_the_page_and_its_assets_are_served(server: GraphQLServer) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/static/../cli.py", "/static/..%2Fcli.py", "/static/missing.js", "/static/"]
+    "path",
+    [
+        "/static/../cli/__init__.py",
+        "/static/..%2Fcli/__init__.py",
+        "/static/missing.js",
+        "/static/",
+    ],
 )
 def test_static_files_cannot_escape_the_static_folder(server: GraphQLServer, path: str) -> None:
     assert request(server, "GET", path)[0] == 404
