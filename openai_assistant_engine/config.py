@@ -90,6 +90,7 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     openai_backend: str = "assistants"
+    openai_timeout_seconds: float = 60.0
     region_name: str | None = None
     aws_access_key_id: str | None = field(default=None, repr=False)
     aws_secret_access_key: str | None = field(default=None, repr=False)
@@ -136,7 +137,7 @@ class Settings:
                 values[name] = _parse_choice(name, value, BACKENDS)
             elif name == "run_driver":
                 values[name] = _parse_choice(name, value, RUN_DRIVERS)
-            elif name == "tool_timeout_seconds":
+            elif name in ("tool_timeout_seconds", "openai_timeout_seconds"):
                 values[name] = _parse_positive_number(name, value, float)
             elif name == "max_tool_rounds":
                 values[name] = _parse_positive_number(name, value, int)

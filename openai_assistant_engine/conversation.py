@@ -12,12 +12,22 @@ Both go through :meth:`Conversation._step`. Tool calls are claimed one by one in
 ledger, and each round of outputs is claimed before it is submitted, so no tool runs
 twice and no round is submitted twice. Recording is keyed by run id and message id, so
 doing it again changes nothing.
+
+When OpenAI or DynamoDB fails halfway, the caller gets the error and repeating the same
+call finishes the job: ``ask`` notes on the thread record that an ask is in flight
+(``pending_ask``) until its run is recorded, and a repeated ask first looks upstream for
+what the interrupted one left (a run to record, or a message to answer) instead of asking
+twice; ``current_run`` records an end again as often as needed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
+import time
+import uuid
+from collections.abc import Collection
 from concurrent.futures import Future
 from dataclasses import replace
 from functools import cached_property
@@ -31,8 +41,9 @@ from .backends.base import (
     ToolOutput,
     TurnOptions,
 )
+from .backends.client import MAX_RETRIES
 from .config import Settings
-from .errors import BadRequestError, ConflictError, EngineError, NotFoundError
+from .errors import BadRequestError, ConflictError, EngineError, NotFoundError, UpstreamError
 from .store import Store
 from .store.repository import utc_now
 from .tool_ledger import DynamoToolCallLedger
@@ -42,7 +53,8 @@ __all__ = ["Conversation"]
 
 # How long ``ask`` waits for a streamed run to report its id.
 _RUN_START_TIMEOUT_SECONDS = 60.0
-# A claimed tool call whose owner vanished may be taken over after its timeout plus this.
+# A claimed round of tool outputs whose driver vanished may be taken over once its
+# submission (every attempt at the OpenAI timeout) is over, plus this.
 _CLAIM_MARGIN_SECONDS = 30.0
 # Configuration keys that are not response parameters.
 _NON_PARAMETERS = {"model", "instructions", "tools", "backend", "function_configuration"}
@@ -128,15 +140,9 @@ class Conversation:
         backend = self._backend(backend_name)
         if thread is not None:
             self._refuse_if_busy(thread, backend)
+        created = thread_id is None
         if thread_id is None:
             thread_id = backend.create_thread()
-        self._store.upsert_thread(
-            assistant_id=assistant_id,
-            thread_id=thread_id,
-            assistant_type=assistant_type,
-            updated_by=updated_by,
-            backend=backend_name,
-        )
         turn = _Turn(
             self,
             assistant_type=assistant_type,
@@ -146,11 +152,19 @@ class Conversation:
             updated_by=updated_by,
             assistant=assistant,
         )
-        if self._settings.effective_run_driver == "stream" and hasattr(backend, "stream_turn"):
-            run = self._start_streamed(turn, user_query)
-        else:
-            run = backend.start_turn(thread_id, user_query, turn.options)
-            self._record_start(turn, run)
+        try:
+            resuming = bool((thread or {}).get("pending_ask"))
+            run = self._start_turn(turn, user_query, resuming=resuming)
+        except EngineError as exc:
+            if not created:
+                raise
+            # The caller never learnt the new thread's id: say it, so the ask can be
+            # repeated in that thread rather than in yet another one.
+            raise type(exc)(
+                f"{exc.message} (askOpenAi had created thread {thread_id!r}: repeat askOpenAi "
+                f"with threadId {thread_id!r} to go on in it.)",
+                details=exc.details,
+            ) from exc
         return {
             "assistant_id": assistant_id,
             "thread_id": thread_id,
@@ -232,10 +246,18 @@ class Conversation:
         thread_id, run_id = turn.thread_id, state.id
         record = self._store.get_run(thread_id, run_id) or {}
         round_key = ",".join(sorted(call.id for call in state.required_tool_calls))
-        if round_key in (record.get("submitted_rounds") or ()):
-            # Another driver submitted this round already: this view of the run is stale
-            # (and must not count against the cap, whose count includes this round).
-            return state
+        marks = record.get("submitted_rounds") or ()
+        if round_key in marks:
+            orphan = self._orphaned_round(turn, round_key, marks)
+            if orphan is None:
+                # Another driver submitted this round already: this view of the run is
+                # stale (and must not count against the cap, which counts this round).
+                return state
+            # Claimed long ago and OpenAI still waits for it: its driver died or failed
+            # to give it back. Give it back on its behalf and go on.
+            self._logger.warning("Taking over round %s of run %s", round_key, run_id)
+            self._store.release_tool_round(thread_id, run_id, round_key, orphan)
+            record = self._store.get_run(thread_id, run_id) or {}
         rounds = int(record.get("tool_rounds") or 0)
         if rounds >= self._settings.max_tool_rounds:
             return self._cancel_for_rounds(turn, state, rounds)
@@ -249,7 +271,24 @@ class Conversation:
         )
         if outcomes is None:
             return state  # another driver is running some of these calls
-        if self._store.claim_tool_round(thread_id, run_id, round_key) is None:
+        unrecorded = self._ledger.record_again(run_id)
+        token = f"{uuid.uuid4().hex}.{int(time.time())}"
+        try:
+            claimed = self._store.claim_tool_round(thread_id, run_id, round_key, token)
+        except UpstreamError:
+            if not (unrecorded and turn.backend.refuses_repeated_outputs):
+                raise
+            # DynamoDB is failing and these outcomes exist only here: submitting them is
+            # the one way to keep them (OpenAI refuses a second submission of the round,
+            # and no other driver has them), and the run goes on. Their records are
+            # completed from the run's steps when it ends.
+            self._logger.warning(
+                "Submitting tool outputs of run %s unclaimed: DynamoDB failed to record %s",
+                run_id,
+                ", ".join(unrecorded),
+            )
+            claimed, token = 0, ""
+        if claimed is None:
             return state  # another driver submitted this round
         outputs = [ToolOutput(o.tool_call_id, o.output) for o in outcomes]
         progress = state.progress or record.get("backend_state") or {}
@@ -261,7 +300,11 @@ class Conversation:
         try:
             next_state = submit(thread_id, run_id, outputs, turn.options, progress)
         except EngineError:
-            self._store.release_tool_round(thread_id, run_id, round_key)
+            if token:
+                try:
+                    self._store.release_tool_round(thread_id, run_id, round_key, token)
+                except EngineError:
+                    self._logger.exception("Could not give back round %s of %s", round_key, run_id)
             raise
         if next_state.progress:
             # Only the driver that won this round writes progress: it never goes backwards.
@@ -271,6 +314,23 @@ class Conversation:
         # Streamed, the next state is where the stream stopped (an end or the next round);
         # polled, it is usually queued again and the next currentRun goes on.
         return self._step(turn, next_state, streaming=streaming)
+
+    def _orphaned_round(self, turn: _Turn, round_key: str, marks: Collection[str]) -> str | None:
+        """The token of a claim on ``round_key`` whose submission can no longer be under
+        way (older than the longest submission), when OpenAI itself refuses a second
+        submission (so taking it over is safe even if it landed after all)."""
+        if not turn.backend.refuses_repeated_outputs:
+            return None
+        lifetime = (MAX_RETRIES + 1) * self._settings.openai_timeout_seconds
+        lifetime += _CLAIM_MARGIN_SECONDS
+        for mark in marks:
+            if not mark.startswith(f"{round_key}@"):
+                continue
+            token = mark[len(round_key) + 1 :]
+            claimed_at = token.rpartition(".")[2]
+            if claimed_at.isdigit() and time.time() - int(claimed_at) > lifetime:
+                return token
+        return None
 
     def _cancel_for_rounds(self, turn: _Turn, state: RunState, rounds: int) -> RunState:
         reason = (
@@ -295,6 +355,7 @@ class Conversation:
             state = replace(state, progress=record["backend_state"])
         for message in turn.backend.run_messages(turn.thread_id, state):
             self._record_message(message)
+        self._complete_tool_records(turn, state)
         error = state.error
         if state.status == "cancelled" and record.get("error"):
             # Cancelled on purpose (see _cancel_for_rounds): upstream only says "cancelled".
@@ -313,7 +374,117 @@ class Conversation:
         self._store.clear_active_run(turn.assistant_id, turn.thread_id, state.id)
         self._logger.info("Run %s on thread %s ended %s", state.id, turn.thread_id, state.status)
 
+    def _complete_tool_records(self, turn: _Turn, state: RunState) -> None:
+        """Complete the records of the run's tool calls still ``running`` at its end: their
+        outcomes could not be written when they ran (DynamoDB failed); OpenAI has the
+        outputs that were submitted."""
+        stuck = [r for r in self._store.list_tool_calls(state.id) if r.get("status") == "running"]
+        if not stuck:
+            return
+        outputs = turn.backend.submitted_tool_outputs(turn.thread_id, state)
+        for record in stuck:
+            self._ledger.complete(
+                run_id=state.id, record=record, output=outputs.get(record["tool_call_id"])
+            )
+
     # ------------------------------------------------------------------ starting runs
+    def _start_turn(self, turn: _Turn, text: str, *, resuming: bool) -> RunState:
+        # The mark stays until the run is recorded (mark_active_run removes it): if this
+        # ask fails past this point, the next ask on the thread looks for what it left.
+        self._store.upsert_thread(
+            assistant_id=turn.assistant_id,
+            thread_id=turn.thread_id,
+            assistant_type=turn.assistant_type,
+            updated_by=turn.updated_by or "",
+            backend=turn.backend_name,
+            pending_ask=_fingerprint(text),
+        )
+        if resuming:
+            resumed = self._resume_ask(turn, text)
+            if resumed is not None:
+                return resumed
+        backend = turn.backend
+        if self._settings.effective_run_driver == "stream" and hasattr(backend, "stream_turn"):
+            return self._start_streamed(turn, text)
+        run = backend.start_turn(turn.thread_id, text, turn.options)
+        self._record_started(turn, run)
+        return run
+
+    def _resume_ask(self, turn: _Turn, text: str) -> RunState | None:
+        """After an askOpenAi on this thread failed halfway: record the run it started, and
+        return it when it answers ``text`` (this ask is its repetition); start a run for a
+        message it left unanswered. None: nothing to resume, start as usual."""
+        trace = turn.backend.trace_ask(turn.thread_id)
+        run = trace.run
+        if run is not None:
+            record = self._store.get_run(turn.thread_id, run.id)
+            if record is not None and record.get("status") in TERMINAL_STATUSES:
+                return None  # an earlier turn, recorded to its end: nothing was left
+            asks_this = run.user_message is not None and _same_text(run.user_message.text, text)
+            self._logger.info(
+                "Run %s on thread %s was started by an interrupted askOpenAi: recording it",
+                run.id,
+                turn.thread_id,
+            )
+            self._record_start(turn, run)
+            if run.is_terminal:
+                self._step(turn, run, streaming=False)
+            if asks_this:
+                return run
+            if not run.is_terminal:
+                raise ConflictError(
+                    f"Thread {turn.thread_id!r} is still busy with run {run.id!r}, started by "
+                    "an earlier askOpenAi that failed before recording it (it is recorded "
+                    "now); poll currentRun until it ends, then ask again."
+                )
+            return None
+        asked = trace.unanswered
+        if asked is not None and _same_text(asked.text, text):
+            # The interrupted ask added this very message: answer it instead of adding it
+            # a second time.
+            try:
+                run = turn.backend.start_turn(turn.thread_id, text, turn.options, asked=asked)
+            except ConflictError as exc:
+                raise ConflictError(
+                    f"Thread {turn.thread_id!r} is busy with a run that an earlier askOpenAi "
+                    "started but could not record (its answer from OpenAI was lost, and "
+                    "the Responses API cannot tell its id); wait for it to end, then ask "
+                    f"again. {exc.message}"
+                ) from exc
+            self._record_started(turn, run)
+            return run
+        return None
+
+    def _record_started(self, turn: _Turn, run: RunState) -> None:
+        """Record a run just started; when that fails, leave OpenAI so that repeating the
+        ask works, and say so."""
+        try:
+            self._record_start(turn, run)
+        except EngineError as exc:
+            hint = _unrecorded_hint(turn, run)
+            if not turn.backend.lists_runs:
+                # A response cannot be found again once its id is lost: cancel it, so the
+                # repeated ask answers the message the conversation holds already.
+                try:
+                    cancelled = turn.backend.cancel_run(turn.thread_id, run.id, run.progress)
+                    hint = (
+                        f"Run {run.id!r} could not be recorded and was cancelled: repeat askOpenAi."
+                    )
+                    self._record_cancelled_start(turn, cancelled)
+                except EngineError:
+                    self._logger.exception("Could not cancel unrecorded run %s", run.id)
+            raise type(exc)(f"{exc.message} {hint}", details=exc.details) from exc
+
+    def _record_cancelled_start(self, turn: _Turn, cancelled: RunState) -> None:
+        """End the record of a run cancelled because its start could not be recorded, when
+        part of that start was (best effort: DynamoDB is failing)."""
+        try:
+            if self._store.get_run(turn.thread_id, cancelled.id) is not None:
+                reason = "cancelled: the engine could not record the run's start"
+                self._finish(turn, replace(cancelled, error=reason))
+        except EngineError:
+            self._logger.warning("Could not record the cancellation of run %s", cancelled.id)
+
     def _record_start(self, turn: _Turn, run: RunState) -> None:
         self._store.record_run(
             thread_id=turn.thread_id,
@@ -330,9 +501,10 @@ class Conversation:
                 "backend_state": run.progress or None,
             },
         )
-        self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
         if run.user_message is not None:
             self._record_message(replace(run.user_message, run_id=run.id))
+        # Last: it ends the ask's pending mark, so only a fully recorded start removes it.
+        self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
 
     def _start_streamed(self, turn: _Turn, text: str) -> RunState:
         started: Future[RunState] = Future()
@@ -342,6 +514,11 @@ class Conversation:
             # overwritten by this first one.
             try:
                 self._record_start(turn, run)
+            except EngineError as exc:
+                hint = _unrecorded_hint(turn, run)
+                error = type(exc)(f"{exc.message} {hint}", details=exc.details)
+                started.set_exception(error)
+                raise error from exc
             except Exception as exc:
                 started.set_exception(exc)
                 raise
@@ -476,6 +653,27 @@ class Conversation:
             created_at=message.created_at or utc_now(),
             run_id=message.run_id,
         )
+
+
+def _unrecorded_hint(turn: _Turn, run: RunState) -> str:
+    """What to do about a run that started on OpenAI but could not be recorded."""
+    if turn.backend.lists_runs:
+        return (
+            f"Run {run.id!r} has started on OpenAI but could not be recorded: repeat "
+            "askOpenAi to pick it up."
+        )
+    return (
+        f"Run {run.id!r} has started on OpenAI but could not be recorded: poll currentRun "
+        f"with runId {run.id!r} to record it (repeating askOpenAi would ask again)."
+    )
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _same_text(recorded: str, asked: str) -> bool:
+    return recorded.strip() == asked.strip()
 
 
 def _run_view(thread_id: str, run_id: str, record: dict[str, Any]) -> dict[str, Any]:

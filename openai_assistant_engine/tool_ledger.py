@@ -3,10 +3,17 @@
 Two drivers (a streaming worker and a poller, or two pollers in two Lambdas) may see the
 same ``requires_action`` at once; the conditional write on ``run_id / tool_call_id``
 lets exactly one of them run each call, and the others reuse its recorded outcome.
+
+When DynamoDB fails to take an outcome (throttled beyond botocore's retries, or down),
+the outcome is kept here and written again before the round is submitted
+(:meth:`DynamoToolCallLedger.record_again`); a call whose record is still ``running``
+when its run ends is completed from the output OpenAI holds (:meth:`complete`).
 """
 
 from __future__ import annotations
 
+import json
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +28,9 @@ __all__ = ["DynamoToolCallLedger"]
 class DynamoToolCallLedger:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._lock = threading.Lock()
+        # (run_id, tool_call_id) -> outcome whose record failed, for record_again.
+        self._unrecorded: dict[tuple[str, str], ToolOutcome] = {}
 
     def claim(
         self, *, run_id: str, thread_id: str, call: ToolCall, stale_after_seconds: float
@@ -40,6 +50,58 @@ class DynamoToolCallLedger:
         return Claim(won=False)
 
     def record(self, *, run_id: str, thread_id: str, outcome: ToolOutcome) -> None:
+        try:
+            self._write(run_id, outcome)
+        except Exception:
+            with self._lock:
+                self._unrecorded[(run_id, outcome.tool_call_id)] = outcome
+            raise
+
+    def record_again(self, run_id: str) -> list[str]:
+        """Write the outcomes of ``run_id`` whose record failed once more; returns the ids
+        of the calls still unrecorded (they are forgotten here either way: once their
+        outputs are submitted, :meth:`complete` finds them upstream)."""
+        with self._lock:
+            pending = [key for key in self._unrecorded if key[0] == run_id]
+            outcomes = [self._unrecorded.pop(key) for key in pending]
+        failed = []
+        for outcome in outcomes:
+            try:
+                self._write(run_id, outcome)
+            except Exception:
+                failed.append(outcome.tool_call_id)
+        return failed
+
+    def complete(self, *, run_id: str, record: dict[str, Any], output: str | None) -> None:
+        """Complete the record of a call left ``running`` when its run ended: with the
+        output OpenAI received for it, or as failed when OpenAI has none."""
+        now = utc_now()
+        started = record.get("started_at") or record.get("claimed_at") or now
+        error = None
+        if output is None:
+            status, error = "failed", "lost: the run ended before this call's outcome was recorded"
+            output = json.dumps({"error": {"type": "lost", "message": error}})
+        else:
+            status = "completed"
+            reported = _reported_error(output)
+            if reported is not None:
+                status, error = "failed", reported
+        self._write(
+            run_id,
+            ToolOutcome(
+                tool_call_id=record["tool_call_id"],
+                name=record.get("name") or "",
+                arguments=record.get("arguments") or "",
+                output=output,
+                status=status,
+                error=error,
+                duration_ms=int(record.get("duration_ms") or 0),
+                started_at=started,
+                finished_at=now,
+            ),
+        )
+
+    def _write(self, run_id: str, outcome: ToolOutcome) -> None:
         self._store.finish_tool_call(
             run_id=run_id,
             tool_call_id=outcome.tool_call_id,
@@ -50,6 +112,18 @@ class DynamoToolCallLedger:
             started_at=outcome.started_at,
             finished_at=outcome.finished_at,
         )
+
+
+def _reported_error(output: str) -> str | None:
+    """``type: message`` of an error output the tool runner made, else None."""
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return None
+    error = parsed.get("error") if isinstance(parsed, dict) and len(parsed) == 1 else None
+    if isinstance(error, dict) and {"type", "message"} <= error.keys():
+        return f"{error['type']}: {error['message']}"
+    return None
 
 
 def _outcome(record: dict[str, Any]) -> ToolOutcome:

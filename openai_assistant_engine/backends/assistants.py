@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from .base import Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from ..errors import EngineError
+from .base import AskTrace, Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
 from .openai_errors import openai_errors
 
 __all__ = ["AssistantsBackend"]
@@ -95,6 +96,8 @@ def _run_state(run: Any, user_message: Message | None = None) -> RunState:
 
 class AssistantsBackend:
     name = "assistants"
+    refuses_repeated_outputs = True
+    lists_runs = True
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -107,18 +110,50 @@ class AssistantsBackend:
         with _quiet_deprecation(), openai_errors(self.name, "Creating a thread"):
             return self._threads.create().id
 
-    def _add_user_message(self, thread_id: str, text: str) -> Message:
-        with _quiet_deprecation(), openai_errors(self.name, "Adding the user's message"):
-            created = self._threads.messages.create(thread_id, role="user", content=text)
-        return _message(created)
-
-    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
-        user_message = self._add_user_message(thread_id, text)
+    def start_turn(
+        self, thread_id: str, text: str, options: TurnOptions, asked: Message | None = None
+    ) -> RunState:
+        # The message goes with the run (additional_messages): one request, so a failure
+        # never leaves a message without its run, and a repeated ask adds no second copy.
         with _quiet_deprecation(), openai_errors(self.name, "Starting a run"):
             run = self._threads.runs.create(
-                thread_id=thread_id, assistant_id=options.assistant_id, **_run_overrides(options)
+                thread_id=thread_id,
+                assistant_id=options.assistant_id,
+                **_user_input(text, asked),
+                **_run_overrides(options),
             )
-        return _run_state(run, user_message)
+        return _run_state(run, asked or self._user_message_of(run))
+
+    def _user_message_of(self, run: Any) -> Message | None:
+        """The message a run was started with: the thread's newest user message, read
+        just after the run started (no message can be added while a run is active)."""
+        try:
+            with _quiet_deprecation(), openai_errors(self.name, "Reading the user's message"):
+                page = self._threads.messages.list(run.thread_id, order="desc", limit=_RECENT)
+        except EngineError as exc:
+            raise type(exc)(
+                f"{exc.message} Run {run.id} has started: repeat askOpenAi to pick it up.",
+                details=exc.details,
+            ) from exc
+        return next((_message(m) for m in page.data if m.role == "user"), None)
+
+    def trace_ask(self, thread_id: str) -> AskTrace:
+        with _quiet_deprecation(), openai_errors(self.name, "Looking for the thread's last run"):
+            runs = self._threads.runs.list(thread_id, order="desc", limit=1).data
+        if not runs:
+            return AskTrace()
+        return AskTrace(run=_run_state(runs[0], self._user_message_of(runs[0])))
+
+    def submitted_tool_outputs(self, thread_id: str, state: RunState) -> dict[str, str]:
+        outputs: dict[str, str] = {}
+        with _quiet_deprecation(), openai_errors(self.name, "Reading the run's steps"):
+            for step in self._threads.runs.steps.list(state.id, thread_id=thread_id, limit=_PAGE):
+                details = step.step_details
+                for call in getattr(details, "tool_calls", None) or []:
+                    function = getattr(call, "function", None)
+                    if function is not None and function.output is not None:
+                        outputs[call.id] = function.output
+        return outputs
 
     def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
         with _quiet_deprecation(), openai_errors(self.name, "Reading the run"):
@@ -176,8 +211,7 @@ class AssistantsBackend:
         options: TurnOptions,
         on_started: Callable[[RunState], None],
     ) -> RunState:
-        user_message = self._add_user_message(thread_id, text)
-        handler = _new_handler(lambda run: on_started(_run_state(run, user_message)))
+        handler = _new_handler(lambda run: on_started(_run_state(run, self._user_message_of(run))))
         with (
             _quiet_deprecation(),
             openai_errors(self.name, "Streaming the run"),
@@ -185,6 +219,7 @@ class AssistantsBackend:
                 thread_id=thread_id,
                 assistant_id=options.assistant_id,
                 event_handler=handler,
+                **_user_input(text, None),
                 **_run_overrides(options),
             ) as stream,
         ):
@@ -217,6 +252,12 @@ class AssistantsBackend:
 
 def _outputs(outputs: list[ToolOutput]) -> list[dict[str, str]]:
     return [{"tool_call_id": o.tool_call_id, "output": o.output} for o in outputs]
+
+
+def _user_input(text: str, asked: Message | None) -> dict[str, Any]:
+    if asked is not None:
+        return {}
+    return {"additional_messages": [{"role": "user", "content": text}]}
 
 
 def _run_overrides(options: TurnOptions) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "TERMINAL_STATUSES",
+    "AskTrace",
     "Backend",
     "Message",
     "RunState",
@@ -106,6 +107,17 @@ class TurnOptions:
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class AskTrace:
+    """What an askOpenAi that failed halfway may have left upstream (``trace_ask``)."""
+
+    # The thread's newest run, with the user message it answers (backends that can list
+    # a thread's runs).
+    run: RunState | None = None
+    # The thread's newest item when it is a user message no run has answered yet.
+    unanswered: Message | None = None
+
+
 class Backend(Protocol):
     """A conversation service: threads of messages and runs that answer them.
 
@@ -115,11 +127,30 @@ class Backend(Protocol):
     """
 
     name: str
+    # True when OpenAI itself refuses a second submission of one round's outputs (the
+    # Assistants API: the run has moved on), so submitting without the round claim is safe.
+    refuses_repeated_outputs: bool
+    # True when a thread's runs can be listed, so a run whose start was not recorded is
+    # found again (the Assistants API); a response is lost with its id.
+    lists_runs: bool
 
     def create_thread(self) -> str: ...
 
-    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
-        """Add the user's message and start a run; return as soon as the run id exists."""
+    def start_turn(
+        self, thread_id: str, text: str, options: TurnOptions, asked: Message | None = None
+    ) -> RunState:
+        """Add the user's message and start a run, in one request where the API allows;
+        return as soon as the run id exists. ``asked``: the message is in the thread
+        already (left by an interrupted askOpenAi): start the run without adding it."""
+        ...
+
+    def trace_ask(self, thread_id: str) -> AskTrace:
+        """Look upstream for what an interrupted askOpenAi left on the thread."""
+        ...
+
+    def submitted_tool_outputs(self, thread_id: str, state: RunState) -> dict[str, str]:
+        """The outputs OpenAI holds for the run's tool calls, by call id (to complete the
+        records of calls whose outcome could not be written when they ran)."""
         ...
 
     def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...

@@ -10,9 +10,8 @@ from ..errors import ConfigurationError
 
 __all__ = ["openai_client"]
 
-# The SDK retries 408/409/429/5xx this many times with backoff before raising.
+# The SDK retries 408/409/429/5xx and timeouts this many times with backoff before raising.
 MAX_RETRIES = 2
-TIMEOUT_SECONDS = 60.0
 
 
 def openai_client(settings: Settings) -> Any:
@@ -21,14 +20,18 @@ def openai_client(settings: Settings) -> Any:
             "No OpenAI API key: set the setting openai_api_key (or the environment "
             "variable OPENAI_API_KEY, or openai_api_key in .env)."
         )
-    return _client(settings.openai_api_key, settings.openai_base_url)
+    return _client(
+        settings.openai_api_key, settings.openai_base_url, settings.openai_timeout_seconds
+    )
 
 
 @functools.lru_cache(maxsize=8)
-def _client(api_key: str, base_url: str | None) -> Any:
+def _client(api_key: str, base_url: str | None, timeout_seconds: float) -> Any:
     # Imported here: the SDK costs ~0.45 s to import, and data-only requests never need it.
     from openai import OpenAI
 
+    # The timeout bounds each attempt (a request OpenAI may still carry out: the engine
+    # finds such a run again when the same askOpenAi is repeated).
     return OpenAI(
-        api_key=api_key, base_url=base_url, max_retries=MAX_RETRIES, timeout=TIMEOUT_SECONDS
+        api_key=api_key, base_url=base_url, max_retries=MAX_RETRIES, timeout=timeout_seconds
     )

@@ -17,7 +17,13 @@ ASSISTANTS_SHUTDOWN_HINT = (
     "OpenAI turned the Assistants API off on 2026-08-26; set the setting "
     "openai_backend=responses (or OPENAI_BACKEND=responses) to use the Responses API."
 )
-_ACTIVE_RUN_MARKERS = ("while a run", "already has an active run", "is locked", "in progress")
+_ACTIVE_RUN_MARKERS = (
+    "while a run",
+    "already has an active run",
+    "is locked",
+    "in progress",
+    "currently operating on this conversation",  # a response still runs on it
+)
 _SHUTDOWN_MARKERS = ("shut down", "shutdown", "has been turned off", "no longer available")
 
 

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import BadRequestError
-from .base import Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from .base import AskTrace, Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
 from .openai_errors import openai_errors
 
 __all__ = ["ResponsesBackend"]
@@ -85,6 +85,9 @@ def _messages_in(items: Iterable[Any], thread_id: str, **fields: Any) -> list[Me
 
 class ResponsesBackend:
     name = "responses"
+    # A second submission of a round would start a second response: the round claim guards.
+    refuses_repeated_outputs = False
+    lists_runs = False
 
     def __init__(self, client: Any) -> None:
         self._client = client
@@ -94,14 +97,37 @@ class ResponsesBackend:
             return self._client.conversations.create().id
 
     # ------------------------------------------------------------------ polled runs
-    def start_turn(self, thread_id: str, text: str, options: TurnOptions) -> RunState:
+    def start_turn(
+        self, thread_id: str, text: str, options: TurnOptions, asked: Message | None = None
+    ) -> RunState:
+        # One request adds the message and starts the response. When an interrupted ask
+        # left the message in the conversation, the response answers it as it stands.
+        items = [] if asked is not None else _user_input(text)
         with openai_errors(self.name, "Starting a response"):
             response = self._client.responses.create(
-                **self._request(thread_id, _user_input(text), options), background=True
+                **self._request(thread_id, items, options), background=True
             )
-        return self._state(
+        state = self._state(
             response, thread_id=thread_id, run_id=response.id, progress=_new_progress(response)
         )
+        return replace(state, user_message=asked)
+
+    def trace_ask(self, thread_id: str) -> AskTrace:
+        # Responses cannot be listed: only a user message left without an answer shows.
+        with openai_errors(self.name, "Reading the conversation's last item"):
+            newest = self._client.conversations.items.list(thread_id, order="desc", limit=1).data
+        asked = [m for m in _messages_in(newest[:1], thread_id) if m.role == "user"]
+        return AskTrace(unanswered=asked[0] if asked else None)
+
+    def submitted_tool_outputs(self, thread_id: str, state: RunState) -> dict[str, str]:
+        with openai_errors(self.name, "Reading the conversation's tool outputs"):
+            page = self._client.conversations.items.list(thread_id, order="desc", limit=_PAGE)
+            return {
+                item.call_id: item.output
+                for item in page.data
+                if getattr(item, "type", None) == "function_call_output"
+                and isinstance(getattr(item, "output", None), str)
+            }
 
     def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
         current = (progress.get("chain") or [run_id])[-1]

@@ -124,6 +124,9 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         is_voice = BooleanAttribute(default=False)
         backend = UnicodeAttribute(null=True)
         active_run_id = UnicodeAttribute(null=True)
+        # Set while an askOpenAi is between starting its run and recording it (a fingerprint
+        # of the question): a repeated askOpenAi then looks for what the first one left.
+        pending_ask = UnicodeAttribute(null=True)
         updated_by = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute()

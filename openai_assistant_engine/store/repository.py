@@ -72,7 +72,7 @@ def _translate_errors(method: _F) -> _F:
             ) from exc
         except PynamoDBException as exc:
             code = getattr(exc, "cause_response_code", None) or type(exc).__name__
-            message = exc.cause_response_message or exc.msg
+            message = _cause_message(exc)
             raise _engine_error(code, str(message), _table_named_in(str(exc.cause)), args) from exc
         except (ClientError, BotoCoreError) as exc:  # the page seeker's boto3 calls
             error = getattr(exc, "response", {}).get("Error", {})
@@ -116,6 +116,14 @@ def _table_named_in(text: str) -> str | None:
     """PynamoDB's verbose client error says ``on table (<name>)``."""
     match = re.search(r"on table \(([^)]+)\)", text)
     return match.group(1) if match else None
+
+
+def _cause_message(exc: PynamoDBException) -> str:
+    try:
+        message = exc.cause_response_message
+    except AttributeError:  # a dropped connection has no response to read a message from
+        message = None
+    return message or str(exc.cause or exc.msg)
 
 
 def _is_conditional_failure(exc: PynamoDBException) -> bool:
@@ -261,7 +269,10 @@ class Store:
         updated_by: str,
         is_voice: bool | None = None,
         backend: str | None = None,
+        pending_ask: str | None = None,
     ) -> dict[str, Any]:
+        """Insert or update a thread. ``pending_ask`` notes an askOpenAi in flight (a
+        fingerprint of its question) until :meth:`mark_active_run` records its run."""
         _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
         now = utc_now()
@@ -275,6 +286,8 @@ class Store:
         if backend is not None:
             # A thread lives on the backend it was created on, whatever the settings say later.
             actions.append(model.backend.set(model.backend | backend))
+        if pending_ask is not None:
+            actions.append(model.pending_ask.set(pending_ask))
         item = model(assistant_id, thread_id)
         item.update(actions=actions)
         return self._simple(item)
@@ -300,9 +313,12 @@ class Store:
 
     @_translate_errors
     def mark_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
-        """Note the run a thread is busy with (a cheap check before asking OpenAI again)."""
+        """Note the run a thread is busy with (a cheap check before asking OpenAI again);
+        the askOpenAi that started it is no longer pending."""
         model = self.models.Thread
-        model(assistant_id, thread_id).update(actions=[model.active_run_id.set(run_id)])
+        model(assistant_id, thread_id).update(
+            actions=[model.active_run_id.set(run_id), model.pending_ask.remove()]
+        )
 
     @_translate_errors
     def clear_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
@@ -374,23 +390,35 @@ class Store:
         return runs
 
     @_translate_errors
-    def claim_tool_round(self, thread_id: str, run_id: str, round_key: str) -> int | None:
+    def claim_tool_round(
+        self, thread_id: str, run_id: str, round_key: str, token: str = ""
+    ) -> int | None:
         """Claim the submission of one round of tool outputs; None if it was claimed already.
 
         ``round_key`` names the round (its tool call ids), so each round is submitted once
         however many drivers reach it. Returns the number of rounds claimed so far.
+        ``token`` (unique per attempt) marks the claim as the caller's: when botocore
+        retries a claim whose first answer was lost, the retry's failed condition is
+        recognised as the caller's own claim, not another driver's.
         """
         model = self.models.Run
         item = model(thread_id, run_id)
+        mark = f"{round_key}@{token}"
         try:
             item.update(
-                actions=[model.submitted_rounds.add({round_key}), model.tool_rounds.add(1)],
+                actions=[
+                    model.submitted_rounds.add({round_key, mark} if token else {round_key}),
+                    model.tool_rounds.add(1),
+                ],
                 condition=~model.submitted_rounds.contains(round_key),
             )
         except PynamoDBException as exc:
-            if _is_conditional_failure(exc):
-                return None
-            raise
+            if not _is_conditional_failure(exc):
+                raise
+            record = self._get(model, thread_id, run_id, consistent_read=True) or {}
+            if token and mark in (record.get("submitted_rounds") or ()):
+                return int(record.get("tool_rounds") or 0)
+            return None
         return int(item.tool_rounds)
 
     @_translate_errors
@@ -415,13 +443,20 @@ class Store:
         return True
 
     @_translate_errors
-    def release_tool_round(self, thread_id: str, run_id: str, round_key: str) -> None:
+    def release_tool_round(
+        self, thread_id: str, run_id: str, round_key: str, token: str = ""
+    ) -> None:
         """Give a round back when its submission failed, so another attempt can make it."""
         model = self.models.Run
-        model(thread_id, run_id).update(
-            actions=[model.submitted_rounds.delete({round_key}), model.tool_rounds.add(-1)],
-            condition=model.submitted_rounds.contains(round_key),
-        )
+        marks = {round_key, f"{round_key}@{token}"} if token else {round_key}
+        try:
+            model(thread_id, run_id).update(
+                actions=[model.submitted_rounds.delete(marks), model.tool_rounds.add(-1)],
+                condition=model.submitted_rounds.contains(round_key),
+            )
+        except PynamoDBException as exc:
+            if not _is_conditional_failure(exc):  # already given back (a retried release)
+                raise
 
     # -------------------------------------------------------------- messages
     @_translate_errors
@@ -523,6 +558,8 @@ class Store:
         Returns (True, None) when the caller owns the call now; (False, record) when
         another caller claimed it (record shows whether it finished). A claim left by a
         process that died (still ``running`` and older than ``stale_before``) is taken over.
+        The claim's time (to the microsecond) identifies it: when botocore retries a claim
+        whose first answer was lost, the retry finds the caller's own claim and wins.
         """
         model = self.models.ToolCallRecord
         now = utc_now()
@@ -543,6 +580,8 @@ class Store:
             if not _is_conditional_failure(exc):
                 raise
             existing = self._get(model, run_id, tool_call_id, consistent_read=True)
+            if existing and existing.get("status") == "running" and existing["claimed_at"] == now:
+                return True, None
             return False, existing
         return True, None
 
