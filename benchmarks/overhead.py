@@ -54,8 +54,13 @@ class Direct:
                 Thread.backend.set(Thread.backend | "assistants"),
             ]
         )
-        message = self.openai.messages.create(thread_id, role="user", content=SLOW)
-        run = self.openai.runs.create(thread_id=thread_id, assistant_id=self.assistant_id)
+        run = self.openai.runs.create(
+            thread_id=thread_id,
+            assistant_id=self.assistant_id,
+            additional_messages=[{"role": "user", "content": SLOW}],
+        )
+        page = self.openai.messages.list(thread_id, order="desc", limit=10)
+        message = next(item for item in page.data if item.role == "user")
         Run(thread_id, run.id).update(
             actions=[
                 Run.updated_at.set(now),
