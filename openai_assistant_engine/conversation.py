@@ -404,7 +404,7 @@ class Conversation:
             if resumed is not None:
                 return resumed
         backend = turn.backend
-        if self._settings.effective_run_driver == "stream" and hasattr(backend, "stream_turn"):
+        if self._settings.effective_run_driver == "stream":
             return self._start_streamed(turn, text)
         run = backend.start_turn(turn.thread_id, text, turn.options)
         self._record_started(turn, run)

@@ -28,6 +28,13 @@ both_drivers = pytest.mark.parametrize("driver", DRIVERS)
 both_backends = pytest.mark.parametrize("backend", BACKENDS)
 
 
+TOOL_CALLS_QUERY = """query toolCalls($runId: String!) {
+    toolCalls(runId: $runId) {
+        runId toolCallId threadId name arguments output status error durationMs
+    }
+}"""
+
+
 def _reply(chat: Any, thread_id: str) -> str:
     message = chat.last_message(thread_id)
     assert message is not None and message["role"] == "assistant"
@@ -79,6 +86,19 @@ def test_one_function_call_is_run_and_its_output_answered(make_chat, backend, dr
     # The run's usage covers both model turns (the call, then the answer).
     run = chat.run_record(thread_id, run_id)
     assert run["usage"]["completion_tokens"] > 0 and run["usage"]["total_tokens"] > 0
+    # The toolCalls query shows the same record through GraphQL.
+    [listed] = chat.data("toolCalls", TOOL_CALLS_QUERY, runId=run_id)["toolCalls"]
+    assert listed == {
+        "runId": run_id,
+        "toolCallId": record["tool_call_id"],
+        "threadId": thread_id,
+        "name": "add",
+        "arguments": record["arguments"],
+        "output": "5",
+        "status": "completed",
+        "error": None,
+        "durationMs": record["duration_ms"],
+    }
 
 
 @both_drivers
