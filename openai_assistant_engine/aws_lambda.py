@@ -9,6 +9,11 @@ Settings come from the function's environment. The OpenAI key may instead live i
 Secrets Manager: set ``OPENAI_API_KEY_SECRET_ID`` to the secret's ARN or name and the key
 is read once per container, so it appears neither in the template nor in the function's
 configuration. The secret is either the bare key or JSON holding ``openai_api_key``.
+
+Who calls: a proxy event's caller is the one its API Gateway authorizer names (HTTP API
+JWT claims, a Lambda authorizer's context, Cognito claims, IAM), else its
+``Authorization: Bearer`` header when ``api_keys`` or ``jwt_jwks_url`` are set. The body
+cannot name a caller. A direct invocation (allowed by IAM) may pass ``identity``.
 """
 
 from __future__ import annotations
@@ -140,7 +145,7 @@ def _handle_proxy(event: Mapping[str, Any]) -> dict[str, Any]:
     except _UnreadableBody as exc:
         status, body = _error(400, "BAD_REQUEST", str(exc))
     else:
-        status, body = _respond(payload)
+        status, body = _respond(payload, event)
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json", **CORS_HEADERS},
@@ -177,8 +182,12 @@ def _read_body(event: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 # ---------------------------------------------------------------------------- engine calls
-def _respond(payload: Mapping[str, Any]) -> tuple[int, str]:
-    """Status and JSON response text for one payload, or an error if the engine cannot start."""
+def _respond(payload: Mapping[str, Any], event: Mapping[str, Any] | None = None) -> tuple[int, str]:
+    """Status and JSON response text for one payload, or an error if the engine cannot start.
+
+    ``event``: the proxy event the payload came in, whose authorizer or header names the
+    caller (never the payload itself).
+    """
     try:
         engine = _ENGINE.get()
     except EngineError as exc:
@@ -188,8 +197,28 @@ def _respond(payload: Mapping[str, Any]) -> tuple[int, str]:
         _logger.exception("The engine could not be built")
         message = "Internal server error: the engine could not start; the function log has details."
         return _error(500, "INTERNAL_ERROR", message)
-    response = engine.execute(payload)
+    if event is None:
+        response = engine.execute(payload)
+    else:
+        try:
+            caller = engine.authenticator.caller(
+                authorization=_header(event, "authorization"),
+                request_context=_request_context(event),
+            )
+        except EngineError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        response = engine.execute(payload, caller=caller)
     return int(response.get("status_code", 500)), engine.to_json(response)
+
+
+def _header(event: Mapping[str, Any], name: str) -> str | None:
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    for key, value in headers.items():  # v1 keeps the client's spelling, v2 lowercases
+        if str(key).lower() == name:
+            return str(value)
+    return None
 
 
 def _error(status: int, code: str, message: str) -> tuple[int, str]:

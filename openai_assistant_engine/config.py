@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
+from .identity.api_keys import ApiKeyEntry, parse_api_keys
 from .log_redaction import redact_secrets_in_logs
 
 __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
@@ -101,6 +102,16 @@ class Settings:
     tool_timeout_seconds: float = 30.0
     max_tool_rounds: int = 10
     embedding_model: str | None = None
+    # Identity (see identity/): bearer API keys (hashed entries) and/or JWTs from a JWKS.
+    api_keys: tuple[ApiKeyEntry, ...] = field(default=(), repr=False)
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    identity_tenant_claim: str = "tenant"
+    identity_admin_role: str = "admin"
+    # The local server: browser origins allowed to call it, and the largest request body.
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = 1_000_000
 
     @classmethod
     def load(
@@ -145,9 +156,20 @@ class Settings:
                 values[name] = _parse_allowlist(name, value)
             elif name == "table_prefix":
                 values[name] = _parse_table_prefix(value)
+            elif name == "api_keys":
+                values[name] = parse_api_keys(value)
+            elif name == "cors_origins":
+                values[name] = _parse_origins(value)
+            elif name == "max_body_bytes":
+                values[name] = _parse_positive_number(name, value, int)
             else:
                 values[name] = _parse_str(name, value)
         return cls(**values)
+
+    @property
+    def identity_configured(self) -> bool:
+        """Whether callers must say who they are (API keys or JWTs are configured)."""
+        return bool(self.api_keys or self.jwt_jwks_url)
 
     @property
     def effective_run_driver(self) -> str:
@@ -179,6 +201,26 @@ def _parse_table_prefix(value: Any) -> str:
             f"got {value!r}."
         )
     return text
+
+
+def _parse_origins(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ConfigurationError(
+            "Setting 'cors_origins' must be a list or a comma-separated string of origins."
+        )
+    origins = []
+    for item in items:
+        origin = str(item).strip().rstrip("/")
+        if not origin:
+            continue
+        if origin == "*" or not origin.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"Setting 'cors_origins' holds {origin!r}: name each origin as "
+                "scheme://host[:port] ('*' is not allowed: it would let any page call)."
+            )
+        origins.append(origin)
+    return tuple(origins)
 
 
 def _lookup(

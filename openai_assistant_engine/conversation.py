@@ -44,6 +44,7 @@ from .backends.base import (
 from .backends.client import MAX_RETRIES
 from .config import Settings
 from .errors import BadRequestError, ConflictError, EngineError, NotFoundError, UpstreamError
+from .identity.access import owner_of
 from .store import Store
 from .store.repository import utc_now
 from .tool_ledger import DynamoToolCallLedger
@@ -74,8 +75,11 @@ class _Turn:
         backend_name: str,
         updated_by: str | None,
         assistant: dict[str, Any] | None = None,
+        owner: dict[str, str] | None = None,
     ) -> None:
         self._conversation = conversation
+        # {owner, tenant} of the thread (identity on), marked on every record of the turn.
+        self.owner = owner or {}
         self.assistant_type = assistant_type
         self.assistant_id = assistant_id
         self.thread_id = thread_id
@@ -131,7 +135,10 @@ class Conversation:
         user_query: str,
         updated_by: str,
         thread_id: str | None = None,
+        owner: dict[str, str] | None = None,
     ) -> dict[str, Any]:
+        """``owner`` ({owner, tenant}: the caller) marks a new thread; an existing one
+        keeps its own."""
         assistant = self._store.get_assistant(assistant_type, assistant_id)
         if not user_query.strip():
             raise BadRequestError("userQuery is empty: there is nothing to ask.")
@@ -151,6 +158,7 @@ class Conversation:
             backend_name=backend_name,
             updated_by=updated_by,
             assistant=assistant,
+            owner=owner_of(thread) if thread is not None else owner,
         )
         try:
             resuming = bool((thread or {}).get("pending_ask"))
@@ -187,6 +195,7 @@ class Conversation:
                 thread_id=thread_id,
                 backend_name=record["backend"],
                 updated_by=updated_by,
+                owner=owner_of(record),
             )
         else:  # a run this engine did not start, or recorded by an older version
             thread = self._known_thread(assistant_id, thread_id)
@@ -354,7 +363,7 @@ class Conversation:
         if not state.progress and record.get("backend_state"):
             state = replace(state, progress=record["backend_state"])
         for message in turn.backend.run_messages(turn.thread_id, state):
-            self._record_message(message)
+            self._record_message(message, turn.owner)
         self._complete_tool_records(turn, state)
         error = state.error
         if state.status == "cancelled" and record.get("error"):
@@ -398,6 +407,7 @@ class Conversation:
             updated_by=turn.updated_by or "",
             backend=turn.backend_name,
             pending_ask=_fingerprint(text),
+            owner=turn.owner,
         )
         if resuming:
             resumed = self._resume_ask(turn, text)
@@ -499,10 +509,11 @@ class Conversation:
                 "updated_by": turn.updated_by,
                 "created_at": run.created_at,
                 "backend_state": run.progress or None,
+                **turn.owner,
             },
         )
         if run.user_message is not None:
-            self._record_message(replace(run.user_message, run_id=run.id))
+            self._record_message(replace(run.user_message, run_id=run.id), turn.owner)
         # Last: it ends the ask's pending mark, so only a fully recorded start removes it.
         self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
 
@@ -576,6 +587,7 @@ class Conversation:
             backend_name=thread.get("backend") or self._backend_name(assistant),
             updated_by=updated_by,
             assistant=assistant,
+            owner=owner_of(thread),
         )
 
     def _turn_options(self, assistant: dict[str, Any], backend_name: str) -> TurnOptions:
@@ -644,8 +656,9 @@ class Conversation:
         except NotFoundError:
             return {}
 
-    def _record_message(self, message: Message) -> None:
+    def _record_message(self, message: Message, owner: dict[str, str] | None = None) -> None:
         self._store.upsert_message(
+            owner=owner,
             thread_id=message.thread_id,
             message_id=message.id,
             role=message.role,

@@ -7,6 +7,7 @@ absorbed, and where secrets are kept out of responses.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -26,6 +27,8 @@ from graphql.language import DocumentNode
 
 from .config import Settings
 from .errors import BadRequestError, EngineError
+from .identity import Access, Caller
+from .identity.authenticate import Authenticator, authenticator_for
 from .schema import build_schema, operation_names
 from .schema.limits import limit_rules
 
@@ -84,15 +87,32 @@ class _DocumentCache:
 
 
 _DOCUMENTS = _DocumentCache(_DOCUMENT_CACHE_SIZE)
+# ``execute``'s caller was not given: read it from the params.
+_FROM_PARAMS = object()
+
+
+@functools.lru_cache(maxsize=16)
+def _announce_identity(settings: Settings, logger: logging.Logger) -> None:
+    """Once per settings per process (SilvaEngine builds an engine per request)."""
+    if not settings.identity_configured:
+        logger.info(
+            "Identity is off (no api_keys or jwt_jwks_url): single-tenant, every caller "
+            "sees every record, unless a request names its caller (an API Gateway authorizer)."
+        )
 
 
 class RequestContext:
-    """What resolvers see as ``info.context``: the services of one engine."""
+    """What resolvers see as ``info.context``: the services of one engine, and who calls."""
 
-    def __init__(self, engine: OpenaiAssistantEngine) -> None:
+    def __init__(self, engine: OpenaiAssistantEngine, caller: Caller | None = None) -> None:
         self._engine = engine
         self.logger = engine.logger
         self.settings = engine.settings
+        self.caller = caller
+
+    @cached_property
+    def access(self) -> Access:
+        return Access(self.caller, self._engine.store)
 
     @property
     def store(self) -> Any:
@@ -109,6 +129,11 @@ class OpenaiAssistantEngine:
     def __init__(self, logger: logging.Logger | None = None, **setting: Any) -> None:
         self.logger = logger or logging.getLogger(__name__)
         self.settings = Settings.load(setting)
+        _announce_identity(self.settings, self.logger)
+
+    @property
+    def authenticator(self) -> Authenticator:
+        return authenticator_for(self.settings)
 
     @cached_property
     def store(self) -> Any:
@@ -124,7 +149,13 @@ class OpenaiAssistantEngine:
 
     # ------------------------------------------------------------------ entry points
     def open_assistant_graphql(self, **params: Any) -> str:
-        """Execute ``{query, variables, operation_name}``; return the JSON response text."""
+        """Execute ``{query, variables, operation_name}``; return the JSON response text.
+
+        The caller comes from ``params``: SilvaEngine's ``context`` (its API Gateway
+        request context, whose ``authorizer`` names the caller), an ``identity`` param (a
+        :class:`Caller`, or claims: ``sub``, the tenant claim, ``roles``), or an
+        ``authorization`` param holding ``Bearer <API key or JWT>``.
+        """
         response = self.execute(params)
         try:
             return self.to_json(response)
@@ -133,10 +164,22 @@ class OpenaiAssistantEngine:
             self.logger.exception("Could not write the response (reference %s)", reference)
             return self.to_json(_error_response([_internal_error(reference)], 500))
 
-    def execute(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        """The response as a dict (``data`` or ``errors``, and ``status_code``)."""
+    def execute(
+        self, params: Mapping[str, Any], *, caller: Caller | object | None = _FROM_PARAMS
+    ) -> dict[str, Any]:
+        """The response as a dict (``data`` or ``errors``, and ``status_code``).
+
+        HTTP transports pass ``caller`` (None: nobody, identity off), having found it in
+        the request's headers: then ``params`` (the request body) cannot name one.
+        """
         try:
-            return self._execute(params)
+            if caller is _FROM_PARAMS:
+                caller = self.authenticator.caller(
+                    authorization=params.get("authorization"),
+                    request_context=params.get("context"),
+                    identity=params.get("identity"),
+                )
+            return self._execute(params, caller)  # type: ignore[arg-type]
         except EngineError as exc:
             return _error_response([_engine_error(exc)], exc.status)
         except Exception:
@@ -155,7 +198,7 @@ class OpenaiAssistantEngine:
         return text
 
     # ------------------------------------------------------------------ internals
-    def _execute(self, params: Mapping[str, Any]) -> dict[str, Any]:
+    def _execute(self, params: Mapping[str, Any], caller: Caller | None) -> dict[str, Any]:
         query = params.get("query")
         if not isinstance(query, str) or not query.strip():
             raise BadRequestError("Invalid operations: the payload has no GraphQL 'query'.")
@@ -176,7 +219,7 @@ class OpenaiAssistantEngine:
         result = execute(
             _SCHEMA.graphql_schema,
             document,
-            context_value=RequestContext(self),
+            context_value=RequestContext(self, caller),
             variable_values=variables,
             operation_name=operation_name,
         )

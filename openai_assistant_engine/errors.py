@@ -14,7 +14,9 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "EngineError",
+    "ForbiddenError",
     "NotFoundError",
+    "UnauthorizedError",
     "UpstreamError",
 ]
 
@@ -72,3 +74,17 @@ class UpstreamError(EngineError):
 
     code = "UPSTREAM_ERROR"
     status = 502
+
+
+class UnauthorizedError(EngineError):
+    """The caller is not known: no credentials, or credentials that do not verify."""
+
+    code = "UNAUTHENTICATED"
+    status = 401
+
+
+class ForbiddenError(EngineError):
+    """The caller is known and not allowed this operation (not an admin)."""
+
+    code = "FORBIDDEN"
+    status = 403

@@ -11,6 +11,13 @@ Standard library only (``http.server``): a development server needs no framework
 
 One log line per request: method, path, operation name, status, milliseconds. Never the
 variables or the body: they may hold anything.
+
+Who may call (a server on a developer's machine is reachable from every page their
+browser opens): a ``Host`` that is not a loopback name is refused unless the server was
+told to listen beyond loopback (DNS rebinding); a browser ``Origin`` other than the
+page's own is refused unless ``cors_origins`` names it (cross-site requests, which need
+no preflight for ``text/plain``); bodies over ``max_body_bytes`` are a 413; with
+``api_keys`` or ``jwt_jwks_url`` set, ``Authorization: Bearer`` names the caller.
 """
 
 from __future__ import annotations
@@ -28,10 +35,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .engine import OpenaiAssistantEngine
+from .errors import EngineError
 
 __all__ = ["GraphQLServer", "contract_document"]
 
-MAX_BODY_BYTES = 1_000_000
 _STATIC_NAME = re.compile(r"^[A-Za-z0-9_-]+\.(html|js|css|svg)$")
 _CONTENT_TYPES = {
     "html": "text/html; charset=utf-8",
@@ -42,10 +49,11 @@ _CONTENT_TYPES = {
     "json": "application/json",
 }
 _CORS = {
-    "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Authorization",
+    "Access-Control-Max-Age": "600",
 }
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _logger = logging.getLogger(__name__)
 
 
@@ -67,9 +75,16 @@ class GraphQLServer:
         host: str = "127.0.0.1",
         port: int = 8000,
         examples: Mapping[str, Any] | None = None,
+        *,
+        any_host: bool = False,
     ) -> None:
+        """``any_host``: answer whatever ``Host`` a request names (``oae serve --host``);
+        otherwise only loopback names, so a rebound DNS name cannot reach the server."""
         self.engine = engine
         self.examples = dict(examples or {})
+        self.any_host = any_host
+        self.cors_origins = frozenset(engine.settings.cors_origins)
+        self.max_body_bytes = engine.settings.max_body_bytes
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
 
@@ -135,6 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._started = time.perf_counter()
         self._operation = "-"
+        if self._refused():
+            return
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             self._send_static("index.html")
@@ -154,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._started = time.perf_counter()
         self._operation = "-"
+        if self._refused():
+            return
         path = urlsplit(self.path).path
         if path != "/graphql":
             self._drain()
@@ -167,14 +186,49 @@ class _Handler(BaseHTTPRequestHandler):
         name = payload.get("operationName") or payload.get("operation_name")
         self._operation = name if isinstance(name, str) and name else "-"
         engine = self.server.app.engine
-        response = engine.execute(payload)
+        try:
+            caller = engine.authenticator.caller(authorization=self.headers.get("Authorization"))
+        except EngineError as exc:
+            self._send_error(exc.status, exc.code, exc.message)
+            return
+        response = engine.execute(payload, caller=caller)
         status = int(response.get("status_code", 500))
         self._send(status, engine.to_json(response).encode(), _CONTENT_TYPES["json"])
 
     def do_OPTIONS(self) -> None:
         self._started = time.perf_counter()
         self._operation = "-"
+        if self._refused():
+            return
         self._send(204, b"", None)
+
+    # ------------------------------------------------------------------ who may call
+    def _refused(self) -> bool:
+        """Answer (and True) a request from a foreign Host or a browser Origin not allowed."""
+        app = self.server.app
+        host = self.headers.get("Host") or ""
+        if not app.any_host and _host_name(host) not in _LOOPBACK_NAMES:
+            self._drain()
+            self._send_error(
+                403,
+                "FORBIDDEN",
+                f"Host {host[:100]!r} is not a loopback name; start `oae serve --host` to "
+                "answer other names.",
+            )
+            return True
+        origin = self.headers.get("Origin")
+        if origin is None or origin.rstrip("/") in app.cors_origins:
+            return False
+        if origin in (f"http://{host}", f"https://{host}"):
+            return False  # the page itself
+        self._drain()
+        self._send_error(
+            403,
+            "FORBIDDEN",
+            f"Origin {origin[:100]!r} may not call this server: add it to the cors_origins "
+            "setting.",
+        )
+        return True
 
     # ------------------------------------------------------------------ helpers
     def _read_payload(self) -> Mapping[str, Any]:
@@ -182,9 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             raise _BadBody(400, "Content-Length is not a number.") from None
-        if length > MAX_BODY_BYTES:
+        limit = self.server.app.max_body_bytes
+        if length > limit:
             self.close_connection = True  # the unread body would poison the connection
-            raise _BadBody(413, f"The request body is over {MAX_BODY_BYTES} bytes.")
+            raise _BadBody(
+                413, f"The request body is over {limit} bytes (the max_body_bytes setting)."
+            )
         raw = self.rfile.read(length) if length > 0 else b""
         if not raw.strip():
             raise _BadBody(400, "The request body is empty: send JSON with a GraphQL query.")
@@ -197,8 +254,11 @@ class _Handler(BaseHTTPRequestHandler):
         return payload
 
     def _drain(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if 0 < length <= MAX_BODY_BYTES:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if 0 < length <= self.server.app.max_body_bytes:
             self.rfile.read(length)
         elif length:
             self.close_connection = True
@@ -227,8 +287,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        for name, value in _CORS.items():
-            self.send_header(name, value)
+        origin = (self.headers.get("Origin") or "").rstrip("/")
+        if origin and origin in self.server.app.cors_origins:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Vary", "Origin")
+            for name, value in _CORS.items():
+                self.send_header(name, value)
+        if status == 401:
+            self.send_header("WWW-Authenticate", "Bearer")
         self.end_headers()
         # Logged before the body goes out, so the line exists once the client has its answer.
         elapsed_ms = (time.perf_counter() - self._started) * 1000
@@ -238,6 +304,14 @@ class _Handler(BaseHTTPRequestHandler):
         )
         if body and self.command != "HEAD":
             self.wfile.write(body)
+
+
+def _host_name(host: str) -> str:
+    """The name of a Host header, without its port: "[::1]:8000" -> "::1"."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[1:].partition("]")[0]
+    return host.rpartition(":")[0] if host.count(":") == 1 else host
 
 
 class _BadBody(Exception):

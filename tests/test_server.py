@@ -230,7 +230,8 @@ def test_routes_other_than_graphql(server: GraphQLServer) -> None:
     assert request(server, "POST", "/nowhere", body=b"{}")[0] == 404
     status, headers, _ = request(server, "OPTIONS", "/graphql")
     assert status == 204
-    assert headers["Access-Control-Allow-Origin"] == "*"
+    # No origin is allowed unless cors_origins names it (tests/test_identity_server.py).
+    assert "Access-Control-Allow-Origin" not in headers
 
 
 # ------------------------------------------------------------------------------ page and files

@@ -42,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve POST /graphql and a page to try it. Settings come from the "
         "environment and .env; with no DynamoDB named, an embedded one is used.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument(
+        "--host",
+        help="address to bind (default 127.0.0.1; when given, requests naming any Host are "
+        "answered, else only loopback names)",
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free)")
     _add_runtime_options(
         serve,

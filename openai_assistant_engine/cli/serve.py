@@ -26,7 +26,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 f"Demo assistant: assistantType={demo['assistantType']} "
                 f"assistantId={demo['assistantId']}"
             )
-        server = GraphQLServer(runtime.engine, args.host, args.port, examples=examples)
+        server = GraphQLServer(
+            runtime.engine,
+            args.host or "127.0.0.1",
+            args.port,
+            examples=examples,
+            any_host=args.host is not None,  # told to listen beyond loopback
+        )
         for note in runtime.notes:
             print(note, flush=True)
         print(f"Serving {server.url}  (page: /, GraphQL: POST /graphql)", flush=True)

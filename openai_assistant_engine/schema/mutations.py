@@ -9,6 +9,7 @@ from typing import Any
 import graphene
 
 from ..errors import BadRequestError
+from ..identity.access import owner_of
 from .scalars import JSON, DateTime
 from .types import AssistantType, MessageType, ThreadType
 
@@ -38,6 +39,9 @@ class InsertUpdateAssistant(graphene.Mutation):
         configuration = kwargs.get("configuration")
         if configuration is not None and not isinstance(configuration, Mapping):
             raise BadRequestError("configuration must be a JSON object.")
+        access = info.context.access
+        access.require_admin("insertUpdateAssistant")
+        kwargs["updated_by"] = access.updated_by(kwargs["updated_by"])
         record = info.context.store.upsert_assistant(**kwargs)
         return InsertUpdateAssistant(assistant=record)
 
@@ -53,6 +57,7 @@ class DeleteAssistant(graphene.Mutation):
     def mutate(
         _root: Any, info: graphene.ResolveInfo, assistant_type: str, assistant_id: str
     ) -> DeleteAssistant:
+        info.context.access.require_admin("deleteAssistant")
         info.context.store.delete_assistant(assistant_type, assistant_id)
         return DeleteAssistant(ok=True)
 
@@ -80,13 +85,21 @@ class InsertUpdateThread(graphene.Mutation):
         is_voice: bool | None = None,
     ) -> InsertUpdateThread:
         store = info.context.store
+        access = info.context.access
+        updated_by = access.updated_by(updated_by)
+        owner = access.owner_for_thread(thread_id)
         if run is not None:
             if not isinstance(run, Mapping) or not run.get("run_id"):
                 raise BadRequestError("run must be a JSON object with a run_id.")
             store.record_run(
                 thread_id=thread_id,
                 run_id=str(run["run_id"]),
-                fields={**_run_fields(run), "assistant_id": assistant_id, "updated_by": updated_by},
+                fields={
+                    **_run_fields(run),
+                    "assistant_id": assistant_id,
+                    "updated_by": updated_by,
+                    **owner,
+                },
             )
         record = store.upsert_thread(
             assistant_id=assistant_id,
@@ -94,6 +107,7 @@ class InsertUpdateThread(graphene.Mutation):
             assistant_type=assistant_type,
             updated_by=updated_by,
             is_voice=is_voice,
+            owner=owner,
         )
         return InsertUpdateThread(thread=record)
 
@@ -154,6 +168,7 @@ class DeleteThread(graphene.Mutation):
     def mutate(
         _root: Any, info: graphene.ResolveInfo, assistant_id: str, thread_id: str
     ) -> DeleteThread:
+        info.context.access.thread(assistant_id, thread_id)
         info.context.store.delete_thread(assistant_id, thread_id)
         return DeleteThread(ok=True)
 
@@ -171,7 +186,9 @@ class InsertUpdateMessage(graphene.Mutation):
 
     @staticmethod
     def mutate(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> InsertUpdateMessage:
-        return InsertUpdateMessage(message=info.context.store.upsert_message(**kwargs))
+        thread = info.context.access.thread_by_id(kwargs["thread_id"])
+        owner = owner_of(thread) if thread else {}
+        return InsertUpdateMessage(message=info.context.store.upsert_message(**kwargs, owner=owner))
 
 
 class DeleteMessage(graphene.Mutation):
@@ -185,6 +202,7 @@ class DeleteMessage(graphene.Mutation):
     def mutate(
         _root: Any, info: graphene.ResolveInfo, thread_id: str, message_id: str
     ) -> DeleteMessage:
+        info.context.access.thread_by_id(thread_id)
         info.context.store.delete_message(thread_id, message_id)
         return DeleteMessage(ok=True)
 

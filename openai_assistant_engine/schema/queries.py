@@ -128,18 +128,27 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_ask_open_ai(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        return info.context.conversation.ask(**kwargs)
+        access = info.context.access
+        kwargs["updated_by"] = access.updated_by(kwargs["updated_by"])
+        if kwargs.get("thread_id"):
+            access.thread(kwargs["assistant_id"], kwargs["thread_id"])
+        return info.context.conversation.ask(**kwargs, owner=access.owner_fields())
 
     @staticmethod
     def resolve_current_run(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        access = info.context.access
+        kwargs["updated_by"] = access.updated_by(kwargs["updated_by"])
+        access.thread(kwargs["assistant_id"], kwargs["thread_id"])
         return info.context.conversation.current_run(**kwargs)
 
     @staticmethod
     def resolve_last_message(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        info.context.access.thread_by_id(kwargs["thread_id"])
         return info.context.conversation.last_message(**kwargs)
 
     @staticmethod
     def resolve_live_messages(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+        info.context.access.thread_by_id(kwargs["thread_id"])
         return info.context.conversation.live_messages(**kwargs)
 
     @staticmethod
@@ -170,7 +179,9 @@ class Query(graphene.ObjectType):
     def resolve_thread(
         _root: Any, info: graphene.ResolveInfo, assistant_id: str, thread_id: str
     ) -> Any:
-        return info.context.store.get_thread(assistant_id, thread_id)
+        return info.context.access.thread(assistant_id, thread_id) or info.context.store.get_thread(
+            assistant_id, thread_id
+        )
 
     @staticmethod
     def resolve_thread_list(
@@ -187,6 +198,7 @@ class Query(graphene.ObjectType):
             limit=limit,
             assistant_id=assistant_id,
             assistant_types=assistant_types,
+            scope=info.context.access.list_scope(),
         )
         return _page_result(page, "thread_list")
 
@@ -194,6 +206,7 @@ class Query(graphene.ObjectType):
     def resolve_message(
         _root: Any, info: graphene.ResolveInfo, thread_id: str, message_id: str
     ) -> Any:
+        info.context.access.thread_by_id(thread_id)
         return info.context.store.get_message(thread_id, message_id)
 
     @staticmethod
@@ -207,15 +220,19 @@ class Query(graphene.ObjectType):
         message: str | None = None,
     ) -> Any:
         page_number, limit = page_arguments(page_number, limit)
+        if thread_id:
+            info.context.access.thread_by_id(thread_id)
         page = info.context.store.list_messages(
             page_number=page_number,
             limit=limit,
             thread_id=thread_id,
             roles=roles,
             message=message,
+            scope=info.context.access.list_scope(),
         )
         return _page_result(page, "message_list")
 
     @staticmethod
     def resolve_tool_calls(_root: Any, info: graphene.ResolveInfo, run_id: str) -> Any:
-        return info.context.store.list_tool_calls(run_id)
+        records = info.context.store.list_tool_calls(run_id)
+        return info.context.access.tool_calls(records, run_id)

@@ -95,6 +95,26 @@ def build_models(options: ConnectionOptions) -> StoreModels:
 
         thread_id = UnicodeAttribute(hash_key=True)
 
+    class ThreadTenantIndex(GlobalSecondaryIndex):
+        """A tenant's threads, read from its own partition (identity on: threadList)."""
+
+        class Meta:
+            index_name = "tenant-index"
+            projection = AllProjection()
+
+        tenant = UnicodeAttribute(hash_key=True)
+        thread_id = UnicodeAttribute(range_key=True)
+
+    class MessageTenantIndex(GlobalSecondaryIndex):
+        """A tenant's messages in time order (identity on: messageList without a thread)."""
+
+        class Meta:
+            index_name = "tenant-index"
+            projection = AllProjection()
+
+        tenant = UnicodeAttribute(hash_key=True)
+        created_at = UTCDateTimeAttribute(range_key=True)
+
     class MessageCreatedAtIndex(LocalSecondaryIndex):
         """A thread's messages in time order (message ids are not time-sortable)."""
 
@@ -127,10 +147,14 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         # Set while an askOpenAi is between starting its run and recording it (a fingerprint
         # of the question): a repeated askOpenAi then looks for what the first one left.
         pending_ask = UnicodeAttribute(null=True)
+        # Who the thread belongs to (identity on; see identity/access.py): set once.
+        owner = UnicodeAttribute(null=True)
+        tenant = UnicodeAttribute(null=True)
         updated_by = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute()
         thread_id_index = ThreadIdIndex()
+        tenant_index = ThreadTenantIndex()
 
     class Run(Model):
         Meta = _meta(options, "runs")
@@ -148,6 +172,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         # Backend-specific progress (the Responses backend keeps its response chain here).
         backend_state = JSONAttribute(null=True)
         extra = JSONAttribute(null=True)
+        owner = UnicodeAttribute(null=True)
+        tenant = UnicodeAttribute(null=True)
         updated_by = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute(null=True)
@@ -160,14 +186,19 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         run_id = UnicodeAttribute(null=True)
         role = UnicodeAttribute()
         message = UnicodeAttribute()
+        owner = UnicodeAttribute(null=True)
+        tenant = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
+        tenant_index = MessageTenantIndex()
 
     class ToolCallRecord(Model):
         Meta = _meta(options, "tool_calls")
         run_id = UnicodeAttribute(hash_key=True)
         tool_call_id = UnicodeAttribute(range_key=True)
         thread_id = UnicodeAttribute()
+        owner = UnicodeAttribute(null=True)
+        tenant = UnicodeAttribute(null=True)
         name = UnicodeAttribute()
         arguments = UnicodeAttribute(null=True)
         output = UnicodeAttribute(null=True)

@@ -102,10 +102,7 @@ class PageSeeker:
         if index_name:
             request["IndexName"] = index_name
         if hash_key is not None:
-            # The table's partition key is also every index's here.
-            names["#oae_hash"] = next(
-                name for name, attr in model.get_attributes().items() if attr.is_hash_key
-            )
+            names["#oae_hash"] = _partition_key(model, index_name)
             values[":oae_hash"] = {"S": hash_key}
             request["KeyConditionExpression"] = "#oae_hash = :oae_hash"
         if filter_condition is not None:
@@ -118,3 +115,12 @@ class PageSeeker:
             request["ExpressionAttributeValues"] = values
         operation = self._client.query if hash_key is not None else self._client.scan
         return operation, request
+
+
+def _partition_key(model: type[Model], index_name: str | None) -> str:
+    """The partition key's attribute name: the table's, or the named index's."""
+    if index_name:
+        for index in model._indexes.values():
+            if index.Meta.index_name == index_name:
+                return index._hash_key_attribute().attr_name
+    return next(name for name, attr in model.get_attributes().items() if attr.is_hash_key)

@@ -242,6 +242,12 @@ class Store:
         return None
 
     @_translate_errors
+    def threads_with_id(self, thread_id: str) -> list[dict[str, Any]]:
+        """Every thread record with this id (one, unless two assistants recorded it)."""
+        _require_keys(thread_id=thread_id)
+        return [self._simple(item) for item in self.models.Thread.thread_id_index.query(thread_id)]
+
+    @_translate_errors
     def list_threads(
         self,
         *,
@@ -249,10 +255,28 @@ class Store:
         limit: int,
         assistant_id: str | None = None,
         assistant_types: Sequence[str] | None = None,
+        scope: Any = None,
     ) -> Page:
+        """``scope`` (identity on: a tenant, and an owner within it) reads the tenant's
+        partition of the tenant index: never another tenant's items."""
         model = self.models.Thread
         types = [t for t in (assistant_types or []) if t]
         condition = model.assistant_type.is_in(*types) if types else None
+        if scope is not None:
+            for part in (
+                model.assistant_id == assistant_id if assistant_id else None,
+                model.owner == scope.owner if scope.owner else None,
+            ):
+                if part is not None:
+                    condition = part if condition is None else condition & part
+            return self._query_page(
+                model,
+                scope.tenant,
+                page_number,
+                limit,
+                filter_condition=condition,
+                index=model.tenant_index,
+            )
         if assistant_id:
             return self._query_page(
                 model, assistant_id, page_number, limit, filter_condition=condition
@@ -270,9 +294,11 @@ class Store:
         is_voice: bool | None = None,
         backend: str | None = None,
         pending_ask: str | None = None,
+        owner: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Insert or update a thread. ``pending_ask`` notes an askOpenAi in flight (a
-        fingerprint of its question) until :meth:`mark_active_run` records its run."""
+        fingerprint of its question) until :meth:`mark_active_run` records its run.
+        ``owner`` ({owner, tenant}) is recorded when the thread is made, never changed."""
         _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
         now = utc_now()
@@ -288,6 +314,9 @@ class Store:
             actions.append(model.backend.set(model.backend | backend))
         if pending_ask is not None:
             actions.append(model.pending_ask.set(pending_ask))
+        for name, value in (owner or {}).items():
+            attribute = getattr(model, name)
+            actions.append(attribute.set(attribute | value))
         item = model(assistant_id, thread_id)
         item.update(actions=actions)
         return self._simple(item)
@@ -358,6 +387,8 @@ class Store:
             "completed_at",
             "backend_state",
             "tool_rounds",
+            "owner",
+            "tenant",
         }
         actions = [
             model.updated_at.set(now),
@@ -483,7 +514,9 @@ class Store:
         thread_id: str | None = None,
         roles: Sequence[str] | None = None,
         message: str | None = None,
+        scope: Any = None,
     ) -> Page:
+        """With ``scope`` and no thread: the tenant's partition of the tenant index."""
         model = self.models.Message
         conditions = []
         wanted_roles = [r for r in (roles or []) if r]
@@ -503,6 +536,18 @@ class Store:
                 filter_condition=condition,
                 index=model.created_at_index,
             )
+        if scope is not None:
+            if scope.owner:
+                mine = model.owner == scope.owner
+                condition = mine if condition is None else condition & mine
+            return self._query_page(
+                model,
+                scope.tenant,
+                page_number,
+                limit,
+                filter_condition=condition,
+                index=model.tenant_index,
+            )
         return self._scan_page(model, page_number, limit, filter_condition=condition)
 
     @_translate_errors
@@ -515,6 +560,7 @@ class Store:
         message: str,
         created_at: datetime,
         run_id: str | None = None,
+        owner: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
@@ -523,6 +569,9 @@ class Store:
             model.message.set(message),
             model.created_at.set(created_at),
         ]
+        for name, value in (owner or {}).items():  # {owner, tenant}: kept once set
+            attribute = getattr(model, name)
+            actions.append(attribute.set(attribute | value))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
