@@ -1,4 +1,4 @@
-"""The ``oae`` command: serve, tables create, schema, chat, demo.
+"""The ``oae`` command: serve, tables create, keys create, schema, chat, demo.
 
 Every command reads its settings like the engine does (explicit options > environment >
 ``.env``). ``serve``, ``chat`` and ``demo`` embed a DynamoDB (moto, in this process) when
@@ -21,6 +21,7 @@ from ..errors import EngineError
 from .chat import cmd_chat
 from .console import CommandError
 from .demo import cmd_demo
+from .keys import DEFAULT_KEYS_FILE, cmd_keys_create
 from .schema import cmd_schema
 from .serve import cmd_serve
 from .tables import cmd_tables_create
@@ -70,6 +71,27 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--table-prefix", help="table name prefix (default oae-)")
     create.set_defaults(func=cmd_tables_create)
     tables.set_defaults(func=lambda _args: _missing(tables))
+
+    keys = commands.add_parser(
+        "keys", help="manage API keys", description="Manage the API keys of api_keys."
+    )
+    key_commands = keys.add_subparsers(dest="keys_command", metavar="ACTION")
+    key_create = key_commands.add_parser(
+        "create",
+        help="make an API key: printed once, only its hash is stored",
+        description="Make a bearer API key for a user of a tenant. The key is printed once; "
+        "the file keeps only its SHA-256 (point the api_keys setting at the file).",
+    )
+    key_create.add_argument("--user", required=True, help="the user the key stands for")
+    key_create.add_argument("--tenant", required=True, help="the user's tenant")
+    key_create.add_argument(
+        "--admin", action="store_true", help="may read the tenant's threads, manage assistants"
+    )
+    key_create.add_argument(
+        "--file", default=DEFAULT_KEYS_FILE, help=f"the keys file (default {DEFAULT_KEYS_FILE})"
+    )
+    key_create.set_defaults(func=cmd_keys_create)
+    keys.set_defaults(func=lambda _args: _missing(keys))
 
     schema = commands.add_parser(
         "schema", help="print the GraphQL schema (SDL)", description="Print the schema as SDL."
