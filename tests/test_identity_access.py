@@ -192,7 +192,7 @@ def test_an_admin_reads_their_tenants_threads(world: World) -> None:
             if person.tenant != tenant:
                 continue
             for operation, document, variables in _reads(person):
-                status, answer, text = _send(world, admin, operation, document, variables)
+                status, answer, _ = _send(world, admin, operation, document, variables)
                 assert status == 200, (admin.label, person.label, operation, answer)
 
 
