@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from openai_assistant_engine import OpenaiAssistantEngine, create_tables
 from openai_assistant_engine.server import GraphQLServer
@@ -285,3 +287,60 @@ def test_a_request_without_a_known_key_is_401(world: World) -> None:
     # The body cannot name a caller: only the Authorization header does.
     status, _, _ = world.send(None, "ping", identity={"sub": "boss", "tenant": "acme"})
     assert status == 401
+
+
+# ------------------------------------------------------------------------------ fuzz
+_FUZZ_READS = [
+    ("getThread", ("assistantId", "threadId")),
+    ("getCurrentRun", ("assistantId", "threadId", "runId", "updatedBy")),
+    ("getLastMessage", ("threadId", "role")),
+    ("getLiveMessages", ("threadId",)),
+    ("getMessage", ("threadId", "messageId")),
+    ("getMessageList", ("threadId",)),
+    ("getMessageList", ()),
+    ("getThreadList", ()),
+    ("getThreadList", ("assistantId",)),
+    ("toolCalls", ("runId",)),
+    ("insertUpdateThread", ("assistantId", "threadId", "assistantType", "updatedBy")),
+    ("insertUpdateMessage", ("threadId", "runId", "messageId", "role", "message", "createdAt")),
+]
+
+
+def _id_pool(world: World) -> list[str]:
+    return [
+        value
+        for p in world.people
+        for value in (p.thread_id, p.manual_thread_id, p.run_id, *p.message_ids)
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzz_no_answer_holds_another_tenants_record(world: World, data: st.DataObject) -> None:
+    caller = data.draw(st.sampled_from(world.people), label="caller")
+    operation, names = data.draw(st.sampled_from(_FUZZ_READS), label="operation")
+    ids = st.one_of(
+        st.sampled_from(_id_pool(world)),
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz_-0123456789", min_size=1, max_size=12),
+    )
+    fixed = {
+        "assistantId": st.sampled_from([ASSISTANT_ID, "asst_other"]),
+        "assistantType": st.just(ASSISTANT_TYPE),
+        "updatedBy": st.sampled_from(["", caller.user]),
+        "role": st.sampled_from(["user", "assistant"]),
+        "message": st.just("fuzzed"),
+        "createdAt": st.just("2026-01-02T00:00:00+00:00"),
+    }
+    variables = {name: data.draw(fixed.get(name, ids), label=name) for name in names}
+    document = TOOL_CALLS_DOCUMENT if operation == "toolCalls" else ""
+    status, answer, text = _send(world, caller, operation, document, variables)
+    assert status in (200, 404), answer
+    foreign = [p for p in world.people if p.tenant != caller.tenant]
+    for other in foreign:
+        assert other.secret not in text, (caller.label, operation, variables)
+    if status == 200:
+        # The ids the caller sent may come back; no other id of another tenant may.
+        sent = set(variables.values())
+        for other in foreign:
+            for value in (other.thread_id, other.run_id, *other.message_ids):
+                assert value in sent or value not in text, (caller.label, operation, variables)
