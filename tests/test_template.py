@@ -85,3 +85,24 @@ def test_function_reads_the_key_from_a_secret_and_may_touch_only_its_tables() ->
     table_statement = next(s for s in statements if s["Sid"] == "EngineTables")
     assert all("*" not in action for action in table_statement["Action"])
     assert len(table_statement["Resource"]) == 7  # five tables and two index families
+
+
+def test_the_api_is_never_public_jwt_or_iam_by_a_parameter() -> None:
+    template = _template()
+    parameters = template["Parameters"]
+    assert parameters["AuthMode"]["AllowedValues"] == ["JWT", "IAM"]
+    assert {"JwtIssuer", "JwtAudience", "TenantClaim", "AdminRole"} <= set(parameters)
+    resources = template["Resources"]
+    routes = [r for r in resources.values() if r["Type"] == "AWS::ApiGatewayV2::Route"]
+    assert routes and all(
+        route["Properties"]["AuthorizationType"] == {"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}
+        for route in routes
+    )
+    authorizer = resources["GraphqlJwtAuthorizer"]["Properties"]["JwtConfiguration"]
+    assert authorizer == {"Issuer": {"Ref": "JwtIssuer"}, "Audience": [{"Ref": "JwtAudience"}]}
+    variables = resources["GraphqlFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["IDENTITY_TENANT_CLAIM"] == {"Ref": "TenantClaim"}
+    assert variables["IDENTITY_ADMIN_ROLE"] == {"Ref": "AdminRole"}
+    permission = resources["GraphqlInvokePermission"]["Properties"]
+    assert permission["Principal"] == "apigateway.amazonaws.com"
+    assert "/*/POST/graphql" in permission["SourceArn"]["Fn::Sub"]
