@@ -70,3 +70,31 @@ def test_keys_create_prints_the_key_once_and_keeps_its_hash(
     )
     assert call(engine, "{ ping }", authorization=f"Bearer {key}")["status_code"] == 200
     assert call(engine, "{ ping }", authorization="Bearer oae_wrong")["status_code"] == 401
+
+
+def test_the_identity_param_and_silvaengine_context(dynamo_settings: dict[str, str]) -> None:
+    from openai_assistant_engine.identity import Caller
+
+    insert = """mutation { insertUpdateThread(assistantId: "a", threadId: "param-thread",
+        assistantType: "t", updatedBy: "") { thread { updatedBy } } }"""
+    get = """query { thread(assistantId: "a", threadId: "param-thread") { updatedBy } }"""
+    engine = OpenaiAssistantEngine(logging.getLogger("oae.tests"), **dynamo_settings)
+    made = call(engine, insert, identity=Caller(user="ann", tenant="acme"))
+    assert made["data"]["insertUpdateThread"]["thread"]["updatedBy"] == "ann"
+    assert call(engine, get, identity={"sub": "ann", "tenant": "acme"})["status_code"] == 200
+    assert call(engine, get, identity={"sub": "bob", "tenant": "acme"})["status_code"] == 404
+    # SilvaEngine's context: the API Gateway request context with its authorizer's output.
+    context = {"authorizer": {"claims": {"sub": "ann", "tenant": "acme"}}, "headers": {}}
+    assert call(engine, get, context=context, endpoint_id="e")["status_code"] == 200
+    context["authorizer"]["claims"]["tenant"] = "globex"
+    assert call(engine, get, context=context)["status_code"] == 404
+    # A context without an authorizer names nobody: identity stays off for that call.
+    assert call(engine, get, context={"headers": {}})["status_code"] == 200
+    # With keys configured, claims in the params (which a body may carry) name nobody.
+    keyed = OpenaiAssistantEngine(
+        logging.getLogger("oae.tests"),
+        **dynamo_settings,
+        api_keys=json.dumps([{"hash": hash_key("oae_x"), "user": "ann", "tenant": "acme"}]),
+    )
+    assert call(keyed, get, identity={"sub": "ann", "tenant": "acme"})["status_code"] == 401
+    assert call(keyed, get, authorization="Bearer oae_x")["status_code"] == 200

@@ -6,6 +6,8 @@ The sources, strongest first:
   (``authorizer.jwt.claims``), a Lambda authorizer's context (``authorizer.lambda``, or
   the v1 ``authorizer`` keys), Cognito user pool claims (v1 ``authorizer.claims``), IAM
   (``authorizer.iam``). API Gateway checked these already; they always name a caller.
+* an ``identity`` param: a :class:`Caller` made by the program, or claims (only while no
+  keys or JWTs are configured);
 * a bearer credential (``Authorization: Bearer ...``): an API key of ``api_keys``, or a
   JWT verified against ``jwt_jwks_url``.
 
@@ -54,7 +56,9 @@ class Authenticator:
         if isinstance(identity, Caller):
             return identity
         found = self.from_request_context(request_context)
-        if found is None and isinstance(identity, Mapping):
+        if found is None and isinstance(identity, Mapping) and not self.required:
+            # Claims handed over by the host program. Not when keys or JWTs are configured:
+            # a host that merges body keys into the params would let a body name anyone.
             found = self.from_request_context(identity) or self.from_claims(identity, "identity")
         if found is not None:
             return found
