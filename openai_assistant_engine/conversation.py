@@ -276,7 +276,7 @@ class Conversation:
             calls=state.required_tool_calls,
             run_id=run_id,
             thread_id=thread_id,
-            ledger=self._ledger,
+            ledger=self._ledger.owned_by(turn.owner),
         )
         if outcomes is None:
             return state  # another driver is running some of these calls

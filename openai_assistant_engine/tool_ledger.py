@@ -26,11 +26,21 @@ __all__ = ["DynamoToolCallLedger"]
 
 
 class DynamoToolCallLedger:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owner: dict[str, str] | None = None) -> None:
         self._store = store
+        self._owner = owner or {}
         self._lock = threading.Lock()
         # (run_id, tool_call_id) -> outcome whose record failed, for record_again.
         self._unrecorded: dict[tuple[str, str], ToolOutcome] = {}
+
+    def owned_by(self, owner: dict[str, str]) -> DynamoToolCallLedger:
+        """This ledger, marking the calls it claims with ``owner`` ({owner, tenant}: the
+        thread's); the outcomes still to record again are shared."""
+        if not owner:
+            return self
+        view = DynamoToolCallLedger(self._store, owner)
+        view._lock, view._unrecorded = self._lock, self._unrecorded
+        return view
 
     def claim(
         self, *, run_id: str, thread_id: str, call: ToolCall, stale_after_seconds: float
@@ -42,6 +52,7 @@ class DynamoToolCallLedger:
             name=call.name,
             arguments=call.arguments,
             stale_before=utc_now() - timedelta(seconds=stale_after_seconds),
+            owner=self._owner,
         )
         if won:
             return Claim(won=True)

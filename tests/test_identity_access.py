@@ -344,3 +344,16 @@ def test_fuzz_no_answer_holds_another_tenants_record(world: World, data: st.Data
         for other in foreign:
             for value in (other.thread_id, other.run_id, *other.message_ids):
                 assert value in sent or value not in text, (caller.label, operation, variables)
+
+
+def test_every_record_holds_its_owner_and_tenant(world: World) -> None:
+    store = world.server.engine.store
+    for person in world.people:
+        mark = (person.user, person.tenant)
+        thread = store.get_thread(ASSISTANT_ID, person.thread_id)
+        run = store.get_run(person.thread_id, person.run_id)
+        messages = store.messages_of_thread(person.thread_id).values()
+        calls = store.list_tool_calls(person.run_id)
+        assert messages and calls
+        for record in (thread, run, *messages, *calls):
+            assert (record.get("owner"), record.get("tenant")) == mark, record

@@ -601,6 +601,7 @@ class Store:
         name: str,
         arguments: str,
         stale_before: datetime,
+        owner: Mapping[str, str] | None = None,
     ) -> tuple[bool, dict[str, Any] | None]:
         """Claim a tool call by a conditional write on its id.
 
@@ -620,6 +621,7 @@ class Store:
             arguments=arguments,
             status="running",
             claimed_at=now,
+            **(owner or {}),  # {owner, tenant} of the call's thread (identity on)
         )
         unclaimed = model.tool_call_id.does_not_exist()
         abandoned = (model.status == "running") & (model.claimed_at < stale_before)
