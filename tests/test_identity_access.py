@@ -357,3 +357,19 @@ def test_every_record_holds_its_owner_and_tenant(world: World) -> None:
         assert messages and calls
         for record in (thread, run, *messages, *calls):
             assert (record.get("owner"), record.get("tenant")) == mark, record
+
+
+def test_a_run_cannot_be_given_another_owner(world: World) -> None:
+    person = world.users()[0]
+    for name, value in (("tenant", "globex"), ("owner", "boss")):
+        status, answer, _ = world.send(
+            person,
+            "insertUpdateThread",
+            assistantId=ASSISTANT_ID,
+            threadId=person.manual_thread_id,
+            assistantType=ASSISTANT_TYPE,
+            updatedBy="",
+            run={"run_id": "run-planted", name: value},
+        )
+        assert status == 400, answer
+        assert f"run.{name} is kept by the engine" in answer["errors"][0]["message"]

@@ -113,13 +113,15 @@ class InsertUpdateThread(graphene.Mutation):
 
 
 # Run bookkeeping that only the engine writes (tool rounds, which backend and assistant
-# type the run lives on, the backend's progress).
+# type the run lives on, the backend's progress, who owns it).
 _ENGINE_RUN_FIELDS = (
     "backend_state",
     "tool_rounds",
     "submitted_rounds",
     "backend",
     "assistant_type",
+    "owner",
+    "tenant",
 )
 
 
