@@ -108,6 +108,7 @@ class Conversation:
             logger=self._logger,
             allowlist=self._settings.function_module_allowlist,
             timeout_seconds=self._settings.tool_timeout_seconds,
+            instance_cache_size=self._settings.tool_instance_cache_size,
         )
 
     @cached_property
