@@ -62,7 +62,7 @@ def test_insert_update_assistant_refuses_engine_owned_and_unknown_keys(
     # Nothing was written.
     read = call(
         engine,
-        "query a { assistant(assistantType: \"hostile\", assistantId: \"asst-hostile\") "
+        'query a { assistant(assistantType: "hostile", assistantId: "asst-hostile") '
         "{ assistantId } }",
         "a",
     )
