@@ -68,6 +68,14 @@ _ENGINE_OWNED = frozenset(
 )
 
 
+_ENGINE_KEY_TYPES = (
+    ("model", str, "a string"),
+    ("instructions", str, "a string"),
+    ("tools", list, "a list of tool schemas"),
+    ("function_configuration", Mapping, "an object"),
+)
+
+
 def check_configuration(configuration: Mapping[str, Any], default_backend: str) -> None:
     """Raise a 400 naming every key ``configuration`` may not hold for its backend."""
     backend = configuration.get("backend")
@@ -77,6 +85,13 @@ def check_configuration(configuration: Mapping[str, Any], default_backend: str) 
         raise BadRequestError(
             f"configuration.backend is {backend!r}; use {' or '.join(map(repr, BACKENDS))}."
         )
+    for key, kind, label in _ENGINE_KEY_TYPES:
+        value = configuration.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise BadRequestError(
+                f"configuration.{key} must be {label}, got {type(value).__name__}.",
+                details={"invalid": [key]},
+            )
     allowed = RESPONSE_PARAMETERS[backend]
     refused = sorted(str(key) for key in configuration if key not in ENGINE_KEYS | allowed)
     if not refused:

@@ -81,6 +81,26 @@ def test_a_parameter_of_the_other_backend_is_refused(test_logger, dynamo_setting
     assert accepted["status_code"] == 200, accepted
 
 
+@pytest.mark.parametrize(
+    ("configuration", "key"),
+    [
+        ({"model": 4}, "model"),
+        ({"tools": {"name": "x"}}, "tools"),
+        ({"function_configuration": [1]}, "function_configuration"),
+        ({"backend": "chat"}, "backend"),
+    ],
+)
+def test_engine_keys_of_the_wrong_kind_are_refused(
+    test_logger, dynamo_settings, configuration, key
+):
+    engine = new_engine(test_logger, dynamo_settings)
+
+    response = _put_configured(engine, configuration)
+
+    assert response["status_code"] == 400
+    assert f"configuration.{key}" in response["errors"][0]["message"]
+
+
 def test_known_response_parameters_are_accepted(test_logger, dynamo_settings):
     engine = new_engine(test_logger, {**dynamo_settings, "openai_backend": "responses"})
     configuration = {
