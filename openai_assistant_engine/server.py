@@ -10,7 +10,12 @@ Standard library only (``http.server``): a development server needs no framework
 * ``GET /healthz``: ``{"status": "ok"}``.
 
 One log line per request: method, path, operation name, status, milliseconds. Never the
-variables or the body: they may hold anything.
+variables or the body: they may hold anything; the path and name are escaped to one line.
+
+Bodies are read by ``http_body`` (exactly, or refused and the connection closed), JSON by
+``request_json``; ``http_connections`` caps connections and times idle ones out
+(settings ``http_max_connections``, ``http_idle_timeout_seconds``). Headers and body go
+out in one write, with ``TCP_NODELAY``: a kept-alive connection pays no Nagle delay.
 
 Who may call (a server on a developer's machine is reachable from every page their
 browser opens): a ``Host`` that is not a loopback name is refused unless the server was
@@ -29,13 +34,17 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
 from .engine import OpenaiAssistantEngine
 from .errors import EngineError
+from .http_body import BodyError, read_body
+from .http_connections import BoundedHTTPServer
+from .log_text import single_line
+from .request_json import UnreadableJson, parse_json_object
 
 __all__ = ["GraphQLServer", "contract_document"]
 
@@ -85,7 +94,7 @@ class GraphQLServer:
         self.any_host = any_host
         self.cors_origins = frozenset(engine.settings.cors_origins)
         self.max_body_bytes = engine.settings.max_body_bytes
-        self._httpd = _HTTPServer((host, port), self)
+        self._httpd = _HTTPServer((host, port), self, engine.settings)
         self._thread: threading.Thread | None = None
 
     @property
@@ -122,12 +131,16 @@ class GraphQLServer:
         self._httpd.shutdown()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(BoundedHTTPServer):
     request_queue_size = 64  # a browser opens several connections at once
 
-    def __init__(self, address: tuple[str, int], app: GraphQLServer) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], app: GraphQLServer, settings: Any) -> None:
+        super().__init__(
+            address,
+            _Handler,
+            max_connections=settings.http_max_connections,
+            idle_timeout=settings.http_idle_timeout_seconds,
+        )
         self.app = app
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -142,6 +155,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "oae"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY: small answers leave at once
+    wbufsize = 64 * 1024  # headers and body leave in one send (flushed after each request)
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # applied to the socket by setup()
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: :meth:`_send` writes one structured line per request instead."""
@@ -151,6 +170,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._started = time.perf_counter()
         self._operation = "-"
         if self._refused():
+            return
+        if not self._discard_body():
             return
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
@@ -175,13 +196,18 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = urlsplit(self.path).path
         if path != "/graphql":
-            self._drain()
-            self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
+            if self._discard_body():
+                self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
             return
         try:
             payload = self._read_payload()
-        except _BadBody as exc:
-            self._send_error(exc.status, "BAD_REQUEST", str(exc))
+        except BodyError as exc:
+            self.close_connection = True  # what is left unread would be the next request
+            hint = " (the max_body_bytes setting)" if exc.status == 413 else ""
+            self._send_error(exc.status, "BAD_REQUEST", exc.message + hint)
+            return
+        except UnreadableJson as exc:
+            self._send_error(400, "BAD_REQUEST", str(exc))
             return
         name = payload.get("operationName") or payload.get("operation_name")
         self._operation = name if isinstance(name, str) and name else "-"
@@ -200,68 +226,50 @@ class _Handler(BaseHTTPRequestHandler):
         self._operation = "-"
         if self._refused():
             return
-        self._send(204, b"", None)
+        if self._discard_body():
+            self._send(204, b"", None)
 
     # ------------------------------------------------------------------ who may call
     def _refused(self) -> bool:
-        """Answer (and True) a request from a foreign Host or a browser Origin not allowed."""
+        """Answer (and True) a request from a foreign Host or a browser Origin not allowed.
+        Its body is left unread and the connection closed."""
         app = self.server.app
         host = self.headers.get("Host") or ""
         if not app.any_host and _host_name(host) not in _LOOPBACK_NAMES:
-            self._drain()
-            self._send_error(
-                403,
-                "FORBIDDEN",
+            message = (
                 f"Host {host[:100]!r} is not a loopback name; start `oae serve --host` to "
-                "answer other names.",
+                "answer other names."
             )
-            return True
-        origin = self.headers.get("Origin")
-        if origin is None or origin.rstrip("/") in app.cors_origins:
-            return False
-        if origin in (f"http://{host}", f"https://{host}"):
-            return False  # the page itself
-        self._drain()
-        self._send_error(
-            403,
-            "FORBIDDEN",
-            f"Origin {origin[:100]!r} may not call this server: add it to the cors_origins "
-            "setting.",
-        )
+        else:
+            origin = self.headers.get("Origin")
+            if origin is None or origin.rstrip("/") in app.cors_origins:
+                return False
+            if origin in (f"http://{host}", f"https://{host}"):
+                return False  # the page itself
+            message = (
+                f"Origin {origin[:100]!r} may not call this server: add it to the "
+                "cors_origins setting."
+            )
+        self.close_connection = True
+        self._send_error(403, "FORBIDDEN", message)
         return True
 
     # ------------------------------------------------------------------ helpers
     def _read_payload(self) -> Mapping[str, Any]:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise _BadBody(400, "Content-Length is not a number.") from None
-        limit = self.server.app.max_body_bytes
-        if length > limit:
-            self.close_connection = True  # the unread body would poison the connection
-            raise _BadBody(
-                413, f"The request body is over {limit} bytes (the max_body_bytes setting)."
-            )
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = read_body(self.headers, self.rfile, self.server.app.max_body_bytes)
         if not raw.strip():
-            raise _BadBody(400, "The request body is empty: send JSON with a GraphQL query.")
-        try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise _BadBody(400, "The request body is not valid JSON.") from None
-        if not isinstance(payload, Mapping):
-            raise _BadBody(400, "The request body must be a JSON object with a query.")
-        return payload
+            raise UnreadableJson("The request body is empty: send JSON with a GraphQL query.")
+        return parse_json_object(raw)
 
-    def _drain(self) -> None:
+    def _discard_body(self) -> bool:
+        """Read and drop a body nobody needs; False (answered, closing) if it is unreadable."""
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if 0 < length <= self.server.app.max_body_bytes:
-            self.rfile.read(length)
-        elif length:
+            read_body(self.headers, self.rfile, self.server.app.max_body_bytes)
+        except BodyError as exc:
             self.close_connection = True
+            self._send_error(exc.status, "BAD_REQUEST", exc.message)
+            return False
+        return True
 
     def _send_static(self, name: str) -> None:
         match = _STATIC_NAME.match(name)
@@ -287,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self.close_connection:
+            self.send_header("Connection", "close")
         origin = (self.headers.get("Origin") or "").rstrip("/")
         if origin and origin in self.server.app.cors_origins:
             self.send_header("Access-Control-Allow-Origin", origin)
@@ -300,7 +310,12 @@ class _Handler(BaseHTTPRequestHandler):
         elapsed_ms = (time.perf_counter() - self._started) * 1000
         path = urlsplit(self.path).path  # the query string may carry anything
         _logger.info(
-            "%s %s op=%s status=%d %.1fms", self.command, path, self._operation, status, elapsed_ms
+            "%s %s op=%s status=%d %.1fms",
+            single_line(self.command),
+            single_line(path),
+            single_line(self._operation),
+            status,
+            elapsed_ms,
         )
         if body and self.command != "HEAD":
             self.wfile.write(body)
@@ -312,9 +327,3 @@ def _host_name(host: str) -> str:
     if host.startswith("["):
         return host[1:].partition("]")[0]
     return host.rpartition(":")[0] if host.count(":") == 1 else host
-
-
-class _BadBody(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status

@@ -8,6 +8,7 @@ from typing import Any
 
 import graphene
 
+from ..assistant_configuration import check_configuration
 from ..errors import BadRequestError
 from ..identity.access import owner_of
 from .scalars import JSON, DateTime
@@ -37,8 +38,10 @@ class InsertUpdateAssistant(graphene.Mutation):
                     "function_name and configuration."
                 )
         configuration = kwargs.get("configuration")
-        if configuration is not None and not isinstance(configuration, Mapping):
-            raise BadRequestError("configuration must be a JSON object.")
+        if configuration is not None:
+            if not isinstance(configuration, Mapping):
+                raise BadRequestError("configuration must be a JSON object.")
+            check_configuration(configuration, info.context.settings.openai_backend)
         access = info.context.access
         access.require_admin("insertUpdateAssistant")
         kwargs["updated_by"] = access.updated_by(kwargs["updated_by"])
