@@ -306,6 +306,10 @@ _FUZZ_READS = [
 ]
 
 
+# Every value the fuzz has sent, by the tenant of its caller.
+_SENT_BY_TENANT: dict[str, set[str]] = {}
+
+
 def _id_pool(world: World) -> list[str]:
     return [
         value
@@ -338,9 +342,12 @@ def test_fuzz_no_answer_holds_another_tenants_record(world: World, data: st.Data
     foreign = [p for p in world.people if p.tenant != caller.tenant]
     for other in foreign:
         assert other.secret not in text, (caller.label, operation, variables)
+    # Ids the caller's tenant sent may come back (in this or an earlier example: a thread
+    # a member recorded under another tenant's run id is the member's own); no other id of
+    # another tenant may.
+    sent = _SENT_BY_TENANT.setdefault(caller.tenant, set())
+    sent.update(variables.values())
     if status == 200:
-        # The ids the caller sent may come back; no other id of another tenant may.
-        sent = set(variables.values())
         for other in foreign:
             for value in (other.thread_id, other.run_id, *other.message_ids):
                 assert value in sent or value not in text, (caller.label, operation, variables)
@@ -373,3 +380,22 @@ def test_a_run_cannot_be_given_another_owner(world: World) -> None:
         )
         assert status == 400, answer
         assert f"run.{name} is kept by the engine" in answer["errors"][0]["message"]
+
+
+def test_another_run_cannot_be_followed_through_ones_own_thread(world: World) -> None:
+    # Run ids are global upstream: naming another's run under one's own thread must not
+    # fetch, advance or record it there.
+    caller, other = world.users()[0], world.users()[-1]
+    before = world.data(caller, "getMessageList", threadId=caller.thread_id)["messageList"]
+    status, answer, _ = world.send(
+        caller,
+        "getCurrentRun",
+        assistantId=ASSISTANT_ID,
+        threadId=caller.thread_id,
+        runId=other.run_id,
+        updatedBy="",
+    )
+    assert status == 404, answer
+    assert world.server.engine.store.get_run(caller.thread_id, other.run_id) is None
+    after = world.data(caller, "getMessageList", threadId=caller.thread_id)["messageList"]
+    assert after == before

@@ -90,6 +90,13 @@ class Access:
             raise NotFoundError.for_keys("Thread", thread_id=thread_id)
         return records[0]
 
+    def run(self, thread_id: str, run_id: str) -> None:
+        """With identity on, only a run recorded under the thread may be followed: run ids
+        are global upstream, and another's run must not be fetched (or advanced, or
+        recorded) through one's own thread."""
+        if self.caller is not None and self._store.get_run(thread_id, run_id) is None:
+            raise NotFoundError.for_keys("Run", thread_id=thread_id, run_id=run_id)
+
     def owner_for_thread(self, thread_id: str) -> dict[str, str]:
         """The owner marks for a thread about to be written: its recorded owner's, or the
         caller's for a new one. A thread id that a record the caller cannot see holds

@@ -139,6 +139,7 @@ class Query(graphene.ObjectType):
         access = info.context.access
         kwargs["updated_by"] = access.updated_by(kwargs["updated_by"])
         access.thread(kwargs["assistant_id"], kwargs["thread_id"])
+        access.run(kwargs["thread_id"], kwargs["run_id"])
         return info.context.conversation.current_run(**kwargs)
 
     @staticmethod
