@@ -27,6 +27,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from .contract import contract_document
 from .engine import OpenaiAssistantEngine
 
 __all__ = ["GraphQLServer", "contract_document"]
@@ -51,11 +52,6 @@ _logger = logging.getLogger(__name__)
 
 def _package_file(*parts: str) -> bytes:
     return resources.files("openai_assistant_engine").joinpath(*parts).read_bytes()
-
-
-def contract_document() -> str:
-    """The contract GraphQL document shipped inside the package."""
-    return _package_file("schema", "contract.graphql").decode("utf-8")
 
 
 class GraphQLServer:

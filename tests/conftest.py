@@ -11,8 +11,23 @@ from typing import Any
 
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
-SPEC_DOCUMENT_PATH = SPEC_DIR / "openai_assistant_engine.graphql"
+# The tests read the contract shipped in the package; the project's spec document, when it
+# sits beside the checkout, is only compared with it (tests/test_contract_files.py).
+SPEC_DOCUMENT_PATH = (
+    Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
+)
+# What the packaged contract adds to the spec's text: whole lines, so the spec's own text
+# is the contract with them taken out.
+CONTRACT_ADDITIONS = ("    $configuration: JSON,\n", "        configuration: $configuration,\n")
+
+
+def spec_text_of(contract: str) -> str:
+    """The spec's document: the packaged contract without its additions."""
+    for line in CONTRACT_ADDITIONS:
+        assert contract.count(line) == 1, f"the contract no longer adds {line!r}"
+        contract = contract.replace(line, "")
+    return contract
+
 
 # No test may find real credentials or reach AWS by accident.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
@@ -53,7 +68,10 @@ def dynamo_settings(moto_endpoint: str) -> dict[str, str]:
 
 @pytest.fixture
 def spec_document() -> str:
-    return SPEC_DOCUMENT_PATH.read_text()
+    """The contract document as the package ships it (a superset of the spec's)."""
+    from openai_assistant_engine import contract_document
+
+    return contract_document()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from graphql import parse, validate
 from openai import OpenAI
 
-from openai_assistant_engine import OpenaiAssistantEngine, create_tables
+from openai_assistant_engine import OpenaiAssistantEngine, contract_document, create_tables
 from openai_assistant_engine.backends.base import ToolCall
 from openai_assistant_engine.config import Settings
 from openai_assistant_engine.engine import MAX_QUERY_LENGTH
@@ -32,11 +32,9 @@ from openai_assistant_engine.schema.limits import (
 from openai_assistant_engine.tools import InMemoryToolCallLedger, ToolOutcome, ToolRunner
 from tests.toolbox import probe
 
-from .conftest import SPEC_DOCUMENT_PATH
-
 LOGGER = logging.getLogger("oae.tests.security")
 NEVER_IMPORTED = "tests.toolbox.never_imported"
-SPEC_DOCUMENT = SPEC_DOCUMENT_PATH.read_text()
+SPEC_DOCUMENT = contract_document()
 
 OPENAI_KEY = "sk-LOGMARKER-7f3a9c1e5b2d4680"
 AWS_SECRET = "AWSLOGMARKERsecretKey/abc+123"

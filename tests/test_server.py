@@ -19,8 +19,6 @@ from openai_assistant_engine import OpenaiAssistantEngine, create_tables
 from openai_assistant_engine.sandbox import SandboxServer
 from openai_assistant_engine.server import GraphQLServer, contract_document
 
-from .conftest import SPEC_DOCUMENT_PATH
-
 PACKAGE = Path(__file__).resolve().parents[1] / "openai_assistant_engine"
 
 
@@ -265,14 +263,16 @@ def test_static_files_cannot_escape_the_static_folder(server: GraphQLServer, pat
 def test_spec_examples_and_health(server: GraphQLServer) -> None:
     status, _headers, body = request(server, "GET", "/spec.graphql")
     assert status == 200
-    assert body.decode() == SPEC_DOCUMENT_PATH.read_text()
+    assert body.decode() == contract_document()
     assert json.loads(request(server, "GET", "/examples.json")[2]) == {"updatedBy": "browser"}
     assert json.loads(request(server, "GET", "/healthz")[2]) == {"status": "ok"}
 
 
-def test_the_packaged_contract_is_the_spec_document(spec_document: str) -> None:
-    assert (PACKAGE / "schema" / "contract.graphql").read_text() == spec_document
-    assert contract_document() == spec_document
+def test_the_package_exports_its_contract_document() -> None:
+    from openai_assistant_engine import contract_document as exported
+
+    assert exported() == (PACKAGE / "schema" / "contract.graphql").read_text()
+    assert exported is contract_document
 
 
 # ------------------------------------------------------------------------------ the log
