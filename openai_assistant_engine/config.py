@@ -89,7 +89,9 @@ class Settings:
 
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
-    openai_backend: str = "assistants"
+    openai_backend: str = "responses"
+    # The Responses backend's model for assistant records whose configuration names none.
+    openai_model: str | None = None
     openai_timeout_seconds: float = 60.0
     region_name: str | None = None
     aws_access_key_id: str | None = field(default=None, repr=False)

@@ -19,7 +19,7 @@ from openai_assistant_engine import OpenaiAssistantEngine, contract_document, cr
 from openai_assistant_engine.backends.base import ToolCall
 from openai_assistant_engine.config import Settings
 from openai_assistant_engine.engine import MAX_QUERY_LENGTH
-from openai_assistant_engine.errors import BadRequestError, ConfigurationError
+from openai_assistant_engine.errors import ConfigurationError
 from openai_assistant_engine.log_redaction import REDACTED, redact_secrets_in_logs
 from openai_assistant_engine.sandbox import SandboxServer
 from openai_assistant_engine.schema import build_schema
@@ -248,12 +248,16 @@ def test_an_allowed_function_still_runs() -> None:
     assert outcomes[0].output == "5"
 
 
-def test_describing_a_function_for_the_model_applies_the_same_checks() -> None:
+def test_describing_a_function_for_the_model_applies_the_same_checks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     runner = ToolRunner(logger=LOGGER, allowlist=("tests.toolbox",), timeout_seconds=5)
-    with pytest.raises(BadRequestError, match="public identifier"):
-        runner.describe(
+    with caplog.at_level("WARNING"):
+        described = runner.describe(
             functions=[probe_entry(function_name="__init__")], assistant_configuration={}
         )
+    assert described == []  # left out of the request, never described
+    assert "public identifier" in caplog.text
 
 
 @pytest.mark.parametrize("entry", [".tests", "tests.", "tests..toolbox"])
