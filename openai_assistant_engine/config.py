@@ -59,6 +59,21 @@ def _parse_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return text
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigurationError(
+        f"Setting {name!r} must be true or false (or 1/0, yes/no, on/off); got {value!r}."
+    )
+
+
 def _parse_allowlist(name: str, value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
@@ -102,6 +117,8 @@ class Settings:
     run_driver: str = "auto"
     tool_timeout_seconds: float = 30.0
     max_tool_rounds: int = 10
+    # Schema introspection (GraphiQL, codegen, gql): on for development; off in production.
+    graphql_introspection: bool = True
     embedding_model: str | None = None
 
     @classmethod
@@ -143,6 +160,8 @@ class Settings:
                 values[name] = _parse_positive_number(name, value, float)
             elif name == "max_tool_rounds":
                 values[name] = _parse_positive_number(name, value, int)
+            elif name == "graphql_introspection":
+                values[name] = _parse_bool(name, value)
             elif name == "function_module_allowlist":
                 values[name] = _parse_allowlist(name, value)
             elif name == "table_prefix":

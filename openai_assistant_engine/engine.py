@@ -23,6 +23,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, execute, parse, validate
 from graphql.language import DocumentNode
+from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .config import Settings
 from .errors import BadRequestError, EngineError
@@ -41,6 +42,11 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _DOCUMENT_CACHE_SIZE = 256
 
 
+# A parsed document (None when invalid), its errors, and whether it reads the schema
+# (``__schema`` / ``__type``), which the setting graphql_introspection may forbid.
+_Entry = tuple[DocumentNode | None, list[GraphQLError], bool]
+
+
 class _DocumentCache:
     """Parsed and validated documents keyed by their text (bounded, thread-safe).
 
@@ -51,12 +57,10 @@ class _DocumentCache:
 
     def __init__(self, size: int) -> None:
         self._size = size
-        self._entries: OrderedDict[str, tuple[DocumentNode | None, list[GraphQLError]]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, text: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def get(self, text: str) -> _Entry:
         with self._lock:
             entry = self._entries.get(text)
             if entry is not None:
@@ -70,17 +74,19 @@ class _DocumentCache:
         return entry
 
     @staticmethod
-    def _parse_and_validate(text: str) -> tuple[DocumentNode | None, list[GraphQLError]]:
+    def _parse_and_validate(text: str) -> _Entry:
         try:
             document = parse(text)
         except GraphQLSyntaxError as exc:
-            return None, [exc]
+            return None, [exc], False
         # The size limits first: an oversized document is refused with their message,
         # before graphql-core's rules spend time on it (or abort with a vaguer one).
-        errors = validate(_SCHEMA.graphql_schema, document, rules=_LIMIT_RULES) or validate(
-            _SCHEMA.graphql_schema, document
-        )
-        return (None, errors) if errors else (document, [])
+        schema = _SCHEMA.graphql_schema
+        errors = validate(schema, document, rules=_LIMIT_RULES) or validate(schema, document)
+        if errors:
+            return None, errors, False
+        introspection = validate(schema, document, rules=[NoSchemaIntrospectionCustomRule])
+        return document, introspection, bool(introspection)
 
 
 _DOCUMENTS = _DocumentCache(_DOCUMENT_CACHE_SIZE)
@@ -168,9 +174,16 @@ class OpenaiAssistantEngine:
         if operation_name is not None and not isinstance(operation_name, str):
             raise BadRequestError("operation_name must be a string.")
 
-        document, errors = _DOCUMENTS.get(query)
+        document, errors, introspects = _DOCUMENTS.get(query)
         if document is None:
             return _error_response([_graphql_error(e, "BAD_REQUEST") for e in errors], 400)
+        if introspects and not self.settings.graphql_introspection:
+            # graphql-core reports every introspection field; the first names the root one.
+            first = errors[0]
+            message = f"{first.message.rstrip('.')}: the setting graphql_introspection is off."
+            return _error_response(
+                [_graphql_error(GraphQLError(message, first.nodes), "BAD_REQUEST")], 400
+            )
 
         self.logger.debug("GraphQL operation %s", operation_name)
         result = execute(
