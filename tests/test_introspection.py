@@ -19,7 +19,9 @@ from openai_assistant_engine.server import GraphQLServer
 LOGGER = logging.getLogger("oae.tests")
 OPTIONS = ("descriptions", "specified_by_url", "directive_is_repeatable", "schema_description")
 STANDARD = {
-    flags: get_introspection_query(**dict(zip(OPTIONS, flags)), input_value_deprecation=flags[0])
+    flags: get_introspection_query(
+        **dict(zip(OPTIONS, flags, strict=True)), input_value_deprecation=flags[0]
+    )
     for flags in itertools.product([True, False], repeat=len(OPTIONS))
 }
 
