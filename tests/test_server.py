@@ -44,6 +44,7 @@ def server(moto_endpoint: str, sandbox: SandboxServer) -> Iterator[GraphQLServer
         **setting,
         openai_api_key="sk-sandbox-secret-value",
         openai_base_url=sandbox.base_url,
+        openai_backend="assistants",  # the cases make their assistant with the Assistants API
         function_module_allowlist="examples.weather_tools",
     )
     running = GraphQLServer(engine, port=0, examples={"updatedBy": "browser"}).start()
@@ -216,14 +217,17 @@ def test_not_found_is_a_404(server: GraphQLServer, spec_document: str) -> None:
 
 def test_oversized_body_is_refused_before_it_is_read(server: GraphQLServer) -> None:
     status, _headers, body = request(
-        server, "POST", "/graphql", headers={"Content-Length": "5000000"}
+        server,
+        "POST",
+        "/graphql",
+        headers={"Content-Length": "5000000", "Content-Type": "application/json"},
     )
     assert status == 413
     assert json.loads(body)["status_code"] == 413
 
 
 def test_routes_other_than_graphql(server: GraphQLServer) -> None:
-    assert request(server, "GET", "/graphql")[0] == 405
+    assert request(server, "GET", "/graphql")[0] == 400  # GET needs a query parameter
     assert request(server, "GET", "/nowhere")[0] == 404
     assert request(server, "POST", "/nowhere", body=b"{}")[0] == 404
     status, headers, _ = request(server, "OPTIONS", "/graphql")
