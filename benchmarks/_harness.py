@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
-TOOL_MODULE = "examples.weather_tools"
+TOOL_MODULE = "openai_assistant_engine.examples.weather_tools"
 
 
 class CountingProxy:

@@ -22,7 +22,6 @@ from openai_assistant_engine.config import Settings
 from openai_assistant_engine.errors import ConfigurationError
 from openai_assistant_engine.local_dynamodb import EmbeddedDynamoDB, wants_embedded_dynamodb
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that would point a child process at a DynamoDB or OpenAI: removed, so the
 # child embeds its own DynamoDB and uses the sandbox.
 _SETTING_VARIABLES = {
@@ -47,8 +46,8 @@ def child_environment() -> dict[str, str]:
         for key, value in os.environ.items()
         if key.upper() not in _SETTING_VARIABLES and not key.startswith("PYTEST")
     }
-    # examples/ is not installed: the repository root makes examples.weather_tools importable.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # The checkout's root stays off the path: the demo tools must come from the package.
+    env.pop("PYTHONPATH", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

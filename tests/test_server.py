@@ -45,7 +45,7 @@ def server(moto_endpoint: str, sandbox: SandboxServer) -> Iterator[GraphQLServer
         openai_api_key="sk-sandbox-secret-value",
         openai_base_url=sandbox.base_url,
         openai_backend="assistants",  # the cases make their assistant with the Assistants API
-        function_module_allowlist="examples.weather_tools",
+        function_module_allowlist="openai_assistant_engine.examples.weather_tools",
     )
     running = GraphQLServer(engine, port=0, examples={"updatedBy": "browser"}).start()
     yield running

@@ -712,10 +712,10 @@ def test_runner_rejects_a_timeout_that_is_not_positive() -> None:
 
 
 def test_example_weather_tools_answer_through_the_runner() -> None:
-    runner = make_runner(allowlist=("examples.weather_tools",))
+    runner = make_runner(allowlist=("openai_assistant_engine.examples.weather_tools",))
     functions = [
         {
-            "module_name": "examples.weather_tools",
+            "module_name": "openai_assistant_engine.examples.weather_tools",
             "class_name": "WeatherTools",
             "function_name": name,
             "configuration": {"default_unit": "fahrenheit"},
