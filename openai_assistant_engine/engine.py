@@ -79,6 +79,8 @@ class _DocumentCache:
             document = parse(text)
         except GraphQLSyntaxError as exc:
             return None, [exc], False
+        except RecursionError:  # graphql-core's parser recurses once per nesting level
+            return None, [GraphQLError("The document nests too deeply to be read.")], False
         # The size limits first: an oversized document is refused with their message,
         # before graphql-core's rules spend time on it (or abort with a vaguer one).
         schema = _SCHEMA.graphql_schema

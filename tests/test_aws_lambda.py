@@ -262,6 +262,7 @@ def sandbox_assistant(
         monkeypatch.setenv("OPENAI_API_KEY", "sk-sandbox")
         monkeypatch.setenv("OPENAI_BASE_URL", sandbox.base_url)
         monkeypatch.setenv("FUNCTION_MODULE_ALLOWLIST", "openai_assistant_engine.examples")
+        monkeypatch.setenv("OPENAI_BACKEND", "assistants")  # an Assistants API assistant
         client = OpenAI(api_key="sk-sandbox", base_url=sandbox.base_url)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the Assistants API's notice

@@ -95,6 +95,7 @@ def engine(moto_endpoint: str) -> OpenaiAssistantEngine:
         "aws_access_key_id": AWS_KEY_ID,
         "openai_base_url": _closed_port_url(),
         "run_driver": "poll",
+        "openai_model": "gpt-4o-mini",
         "function_module_allowlist": "tests.toolbox.probe",
     }
     create_tables(**setting)

@@ -353,6 +353,7 @@ def test_a_model_calling_a_function_off_the_allowlist_gets_not_allowed_and_nothi
         **dynamo_settings,
         openai_api_key="sk-sandbox",
         openai_base_url=sandbox.base_url,
+        openai_backend="assistants",  # sandbox_assistant() is an Assistants API assistant
         function_module_allowlist="tests.toolbox.probe",
         run_driver="poll",
     )
@@ -397,6 +398,7 @@ def test_no_setting_value_reaches_a_response_or_a_log_line(
         "aws_secret_access_key": AWS_SECRET,
         "openai_api_key": OPENAI_KEY,
         "openai_base_url": sandbox.base_url,
+        "openai_backend": "assistants",  # sandbox_assistant() is an Assistants API assistant
         "function_module_allowlist": "tests.toolbox.probe",
         "run_driver": "poll",
     }
