@@ -131,6 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "oae"
     protocol_version = "HTTP/1.1"
+    _allow: str | None = None  # an Allow header for the next answer (405s)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: :meth:`_send` writes one structured line per request instead."""
@@ -255,7 +256,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
-        if getattr(self, "_allow", None):
+        if self._allow:
             self.send_header("Allow", self._allow)
             self._allow = None
         for name, value in _CORS.items():
