@@ -25,6 +25,7 @@ from typing import Any
 from .config import Settings
 from .engine import OpenaiAssistantEngine
 from .errors import ConfigurationError, EngineError, UpstreamError
+from .request_json import UnreadableJson, parse_json_object
 
 __all__ = ["SECRET_ID_VARIABLE", "handler"]
 
@@ -168,14 +169,9 @@ def _read_body(event: Mapping[str, Any]) -> Mapping[str, Any]:
         except (binascii.Error, ValueError) as exc:
             raise _UnreadableBody("The request body is marked base64 but is not.") from exc
     try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _UnreadableBody("The request body is not valid JSON.") from exc
-    if not isinstance(payload, Mapping):
-        raise _UnreadableBody(
-            "The request body must be a JSON object with query, variables, operationName."
-        )
-    return payload
+        return parse_json_object(raw)
+    except UnreadableJson as exc:
+        raise _UnreadableBody(str(exc)) from None
 
 
 # ---------------------------------------------------------------------------- engine calls

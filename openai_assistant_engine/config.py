@@ -23,6 +23,10 @@ __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
 BACKENDS = ("assistants", "responses")
 RUN_DRIVERS = ("auto", "stream", "poll")
 _MIN_SECRET_LENGTH = 12
+_FLOAT_SETTINGS = frozenset(
+    {"tool_timeout_seconds", "openai_timeout_seconds", "http_idle_timeout_seconds"}
+)
+_INT_SETTINGS = frozenset({"max_tool_rounds", "tool_instance_cache_size", "http_max_connections"})
 _SECRET_SETTINGS = frozenset({"openai_api_key", "aws_access_key_id", "aws_secret_access_key"})
 
 
@@ -117,6 +121,9 @@ class Settings:
     run_driver: str = "auto"
     tool_timeout_seconds: float = 30.0
     max_tool_rounds: int = 10
+    tool_instance_cache_size: int = 128
+    http_idle_timeout_seconds: float = 30.0
+    http_max_connections: int = 64
     # Schema introspection (GraphiQL, codegen, gql): on for development; off in production.
     graphql_introspection: bool = True
     embedding_model: str | None = None
@@ -156,9 +163,9 @@ class Settings:
                 values[name] = _parse_choice(name, value, BACKENDS)
             elif name == "run_driver":
                 values[name] = _parse_choice(name, value, RUN_DRIVERS)
-            elif name in ("tool_timeout_seconds", "openai_timeout_seconds"):
+            elif name in _FLOAT_SETTINGS:
                 values[name] = _parse_positive_number(name, value, float)
-            elif name == "max_tool_rounds":
+            elif name in _INT_SETTINGS:
                 values[name] = _parse_positive_number(name, value, int)
             elif name == "graphql_introspection":
                 values[name] = _parse_bool(name, value)

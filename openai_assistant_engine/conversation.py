@@ -33,6 +33,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+from .assistant_configuration import response_parameters
 from .backends.base import (
     TERMINAL_STATUSES,
     Backend,
@@ -56,8 +57,6 @@ _RUN_START_TIMEOUT_SECONDS = 60.0
 # A claimed round of tool outputs whose driver vanished may be taken over once its
 # submission (every attempt at the OpenAI timeout) is over, plus this.
 _CLAIM_MARGIN_SECONDS = 30.0
-# Configuration keys that are not response parameters.
-_NON_PARAMETERS = {"model", "instructions", "tools", "backend", "function_configuration"}
 
 
 class _Turn:
@@ -108,6 +107,7 @@ class Conversation:
             logger=self._logger,
             allowlist=self._settings.function_module_allowlist,
             timeout_seconds=self._settings.tool_timeout_seconds,
+            instance_cache_size=self._settings.tool_instance_cache_size,
         )
 
     @cached_property
@@ -606,7 +606,7 @@ class Conversation:
             model=configuration.get("model") or self._settings.openai_model,
             instructions=configuration.get("instructions"),
             tools=tools,
-            parameters={k: v for k, v in configuration.items() if k not in _NON_PARAMETERS},
+            parameters=response_parameters(configuration, backend_name),
         )
 
     def _refuse_if_busy(self, thread: dict[str, Any], backend: Backend) -> None:

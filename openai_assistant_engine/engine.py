@@ -12,21 +12,19 @@ import logging
 import math
 import re
 import sys
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
-from graphql import GraphQLError, GraphQLSyntaxError, execute, parse, validate
-from graphql.language import DocumentNode
-from graphql.validation import NoSchemaIntrospectionCustomRule
+from graphql import GraphQLError, execute
 
 from .config import Settings
+from .document_cache import DocumentCache
 from .errors import BadRequestError, EngineError
+from .log_text import single_line
 from .schema import build_schema, operation_names
 from .schema.limits import limit_rules
 
@@ -40,58 +38,16 @@ MAX_VARIABLES_DEPTH = 64
 _MAX_NUMBER = int(sys.float_info.max)  # numbers in variables must fit a double, as in JSON
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _DOCUMENT_CACHE_SIZE = 256
+# Tokens held by all cached documents (a 10,000-token tree is some 5 MB): about 100 MB.
+_DOCUMENT_CACHE_TOKENS = 200_000
 
 
-# A parsed document (None when invalid), its errors, and whether it reads the schema
-# (``__schema`` / ``__type``), which the setting graphql_introspection may forbid.
-_Entry = tuple[DocumentNode | None, list[GraphQLError], bool]
-
-
-class _DocumentCache:
-    """Parsed and validated documents keyed by their text (bounded, thread-safe).
-
-    Clients send the whole spec document with every payload; parsing and validating it
-    costs milliseconds, so each distinct text is done once per process. It is module
-    level on purpose: SilvaEngine builds a new engine instance for every request.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._entries: OrderedDict[str, _Entry] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, text: str) -> _Entry:
-        with self._lock:
-            entry = self._entries.get(text)
-            if entry is not None:
-                self._entries.move_to_end(text)
-                return entry
-        entry = self._parse_and_validate(text)
-        with self._lock:
-            self._entries[text] = entry
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-        return entry
-
-    @staticmethod
-    def _parse_and_validate(text: str) -> _Entry:
-        try:
-            document = parse(text)
-        except GraphQLSyntaxError as exc:
-            return None, [exc], False
-        except RecursionError:  # graphql-core's parser recurses once per nesting level
-            return None, [GraphQLError("The document nests too deeply to be read.")], False
-        # The size limits first: an oversized document is refused with their message,
-        # before graphql-core's rules spend time on it (or abort with a vaguer one).
-        schema = _SCHEMA.graphql_schema
-        errors = validate(schema, document, rules=_LIMIT_RULES) or validate(schema, document)
-        if errors:
-            return None, errors, False
-        introspection = validate(schema, document, rules=[NoSchemaIntrospectionCustomRule])
-        return document, introspection, bool(introspection)
-
-
-_DOCUMENTS = _DocumentCache(_DOCUMENT_CACHE_SIZE)
+_DOCUMENTS = DocumentCache(
+    _SCHEMA.graphql_schema,
+    _LIMIT_RULES,
+    size=_DOCUMENT_CACHE_SIZE,
+    max_tokens=_DOCUMENT_CACHE_TOKENS,
+)
 
 
 class RequestContext:
@@ -187,7 +143,7 @@ class OpenaiAssistantEngine:
                 [_graphql_error(GraphQLError(message, first.nodes), "BAD_REQUEST")], 400
             )
 
-        self.logger.debug("GraphQL operation %s", operation_name)
+        self.logger.debug("GraphQL operation %s", single_line(operation_name))
         result = execute(
             _SCHEMA.graphql_schema,
             document,

@@ -12,7 +12,12 @@ Standard library only (``http.server``): a development server needs no framework
 * ``GET /healthz``: ``{"status": "ok"}``.
 
 One log line per request: method, path, operation name, status, milliseconds. Never the
-variables or the body: they may hold anything.
+variables or the body: they may hold anything; the path and name are escaped to one line.
+
+Bodies are read by ``http_body`` (exactly, or refused and the connection closed), JSON by
+``request_json``; ``http_connections`` caps connections and times idle ones out
+(settings ``http_max_connections``, ``http_idle_timeout_seconds``). Headers and body go
+out in one write, with ``TCP_NODELAY``: a kept-alive connection pays no Nagle delay.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +42,10 @@ from .graphql_http import (
     get_payload,
     response_media_type,
 )
+from .http_body import BodyError, read_body
+from .http_connections import BoundedHTTPServer
+from .log_text import single_line
+from .request_json import UnreadableJson, parse_json_object
 
 __all__ = ["GraphQLServer", "contract_document"]
 
@@ -74,7 +83,7 @@ class GraphQLServer:
     ) -> None:
         self.engine = engine
         self.examples = dict(examples or {})
-        self._httpd = _HTTPServer((host, port), self)
+        self._httpd = _HTTPServer((host, port), self, engine.settings)
         self._thread: threading.Thread | None = None
 
     @property
@@ -111,12 +120,16 @@ class GraphQLServer:
         self._httpd.shutdown()
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
+class _HTTPServer(BoundedHTTPServer):
     request_queue_size = 64  # a browser opens several connections at once
 
-    def __init__(self, address: tuple[str, int], app: GraphQLServer) -> None:
-        super().__init__(address, _Handler)
+    def __init__(self, address: tuple[str, int], app: GraphQLServer, settings: Any) -> None:
+        super().__init__(
+            address,
+            _Handler,
+            max_connections=settings.http_max_connections,
+            idle_timeout=settings.http_idle_timeout_seconds,
+        )
         self.app = app
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -131,7 +144,13 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "oae"
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # TCP_NODELAY: small answers leave at once
+    wbufsize = 64 * 1024  # headers and body leave in one send (flushed after each request)
     _allow: str | None = None  # an Allow header for the next answer (405s)
+
+    def setup(self) -> None:
+        self.timeout = self.server.idle_timeout  # applied to the socket by setup()
+        super().setup()
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: :meth:`_send` writes one structured line per request instead."""
@@ -140,6 +159,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._started = time.perf_counter()
         self._operation = "-"
+        if not self._discard_body():
+            return
         path = urlsplit(self.path).path
         if path in ("/", "/index.html"):
             self._send_static("index.html")
@@ -166,19 +187,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._operation = "-"
         path = urlsplit(self.path).path
         if path != "/graphql":
-            self._drain()
-            self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
+            if self._discard_body():
+                self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
             return
         try:
             check_post_content_type(self.headers.get("Content-Type"))
         except HttpRefusal as refusal:
-            self._drain()
-            self._refuse(refusal)
+            if self._discard_body():
+                self._refuse(refusal)
             return
         try:
             payload = self._read_payload()
-        except _BadBody as exc:
-            self._send_error(exc.status, "BAD_REQUEST", str(exc))
+        except BodyError as exc:
+            self.close_connection = True  # what is left unread would be the next request
+            self._send_error(exc.status, "BAD_REQUEST", exc.message)
+            return
+        except UnreadableJson as exc:
+            self._send_error(400, "BAD_REQUEST", str(exc))
             return
         self._execute(payload)
 
@@ -198,34 +223,25 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._started = time.perf_counter()
         self._operation = "-"
-        self._send(204, b"", None)
+        if self._discard_body():
+            self._send(204, b"", None)
 
     # ------------------------------------------------------------------ helpers
     def _read_payload(self) -> Mapping[str, Any]:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            raise _BadBody(400, "Content-Length is not a number.") from None
-        if length > MAX_BODY_BYTES:
-            self.close_connection = True  # the unread body would poison the connection
-            raise _BadBody(413, f"The request body is over {MAX_BODY_BYTES} bytes.")
-        raw = self.rfile.read(length) if length > 0 else b""
+        raw = read_body(self.headers, self.rfile, MAX_BODY_BYTES)
         if not raw.strip():
-            raise _BadBody(400, "The request body is empty: send JSON with a GraphQL query.")
-        try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise _BadBody(400, "The request body is not valid JSON.") from None
-        if not isinstance(payload, Mapping):
-            raise _BadBody(400, "The request body must be a JSON object with a query.")
-        return payload
+            raise UnreadableJson("The request body is empty: send JSON with a GraphQL query.")
+        return parse_json_object(raw)
 
-    def _drain(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if 0 < length <= MAX_BODY_BYTES:
-            self.rfile.read(length)
-        elif length:
+    def _discard_body(self) -> bool:
+        """Read and drop a body nobody needs; False (answered, closing) if it is unreadable."""
+        try:
+            read_body(self.headers, self.rfile, MAX_BODY_BYTES)
+        except BodyError as exc:
             self.close_connection = True
+            self._send_error(exc.status, "BAD_REQUEST", exc.message)
+            return False
+        return True
 
     def _send_static(self, name: str) -> None:
         match = _STATIC_NAME.match(name)
@@ -259,6 +275,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self._allow:
             self.send_header("Allow", self._allow)
             self._allow = None
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for name, value in _CORS.items():
             self.send_header(name, value)
         self.end_headers()
@@ -266,13 +284,12 @@ class _Handler(BaseHTTPRequestHandler):
         elapsed_ms = (time.perf_counter() - self._started) * 1000
         path = urlsplit(self.path).path  # the query string may carry anything
         _logger.info(
-            "%s %s op=%s status=%d %.1fms", self.command, path, self._operation, status, elapsed_ms
+            "%s %s op=%s status=%d %.1fms",
+            single_line(self.command),
+            single_line(path),
+            single_line(self._operation),
+            status,
+            elapsed_ms,
         )
         if body and self.command != "HEAD":
             self.wfile.write(body)
-
-
-class _BadBody(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status

@@ -29,9 +29,11 @@ import importlib
 import inspect
 import json
 import logging
+import pathlib
 import threading
 import time
-from collections import deque
+import uuid
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -190,8 +192,9 @@ class _ToolFailure(Exception):
 class ToolRunner:
     """Runs tool calls: allow-listed import, instance cache, parallel, timed, exactly once.
 
-    Instances are cached on the runner and shared by concurrent calls, so tool classes
-    must be safe to call from several threads at once.
+    Instances are cached on the runner (the ``instance_cache_size`` most recently used)
+    and shared by concurrent calls, so tool classes must be safe to call from several
+    threads at once.
     """
 
     def __init__(
@@ -201,6 +204,7 @@ class ToolRunner:
         allowlist: Sequence[str] | str,
         timeout_seconds: float,
         max_workers: int = 8,
+        instance_cache_size: int = 128,
     ) -> None:
         if not timeout_seconds or timeout_seconds <= 0:
             raise ConfigurationError(
@@ -208,6 +212,10 @@ class ToolRunner:
             )
         if max_workers < 1:
             raise ConfigurationError(f"max_workers must be at least 1, got {max_workers!r}.")
+        if instance_cache_size < 1:
+            raise ConfigurationError(
+                f"tool_instance_cache_size must be at least 1, got {instance_cache_size!r}."
+            )
         if isinstance(allowlist, str):
             allowlist = allowlist.split(",")
         self._logger = logger
@@ -218,7 +226,10 @@ class ToolRunner:
         # Slots of running (not yet timed-out) calls, shared by every run() of this runner.
         self._slots = threading.Semaphore(max_workers)
         self._lock = threading.Lock()
-        self._instances: dict[tuple[str, str, str], Any] = {}
+        # Least recently used first: one instance per distinct configuration, at most
+        # ``instance_cache_size`` of them (configurations are data anyone may vary).
+        self._instances: OrderedDict[tuple[str, str, str], Any] = OrderedDict()
+        self._instance_cache_size = instance_cache_size
         self._instance_locks: dict[tuple[str, str, str], threading.Lock] = {}
         self._abandoned: list[threading.Thread] = []
 
@@ -452,6 +463,15 @@ class ToolRunner:
                 "not_allowed",
                 f"{ref.class_name}.{ref.function_name} is not a function defined by the class",
             )
+        # A function from elsewhere stored on an allowed class (`sh = staticmethod(
+        # subprocess.getoutput)`): where the code was defined counts, as for the class.
+        defined_in = getattr(getattr(method, "__func__", method), "__module__", None)
+        if not isinstance(defined_in, str) or not self._allowed(defined_in):
+            raise _ToolFailure(
+                "not_allowed",
+                f"{ref.class_name}.{ref.function_name} is defined in {defined_in!r}, which is "
+                f"not in the {ALLOWLIST_SETTING} setting",
+            )
         return method
 
     def _check_names(self, ref: FunctionRef) -> None:
@@ -482,6 +502,7 @@ class ToolRunner:
         with self._lock:
             instance = self._instances.get(key)
             if instance is not None:
+                self._instances.move_to_end(key)
                 return instance
             key_lock = self._instance_locks.setdefault(key, threading.Lock())
         # One construction per key even when calls race; other keys are not held up.
@@ -492,6 +513,8 @@ class ToolRunner:
                 try:
                     instance = cls(self._logger, **configuration)
                 except BaseException as exc:
+                    with self._lock:  # no instance to guard: the lock would only pile up
+                        self._instance_locks.pop(key, None)
                     self._logger.exception("Could not create tool class %s", ref.class_name)
                     raise _ToolFailure(
                         "import_error",
@@ -499,6 +522,9 @@ class ToolRunner:
                     ) from exc
                 with self._lock:
                     self._instances[key] = instance
+                    while len(self._instances) > self._instance_cache_size:
+                        evicted, _ = self._instances.popitem(last=False)
+                        self._instance_locks.pop(evicted, None)
         return instance
 
     # -- scheduling -------------------------------------------------------------------
@@ -671,10 +697,29 @@ def _json_kind(value: Any) -> str:
 
 
 def _to_json(result: Any) -> str:
+    # allow_nan=False: NaN and Infinity are no JSON, and the model would get invalid text.
     try:
-        return json.dumps(result, default=_json_default, ensure_ascii=False)
-    except (TypeError, ValueError) as exc:  # e.g. a circular reference
-        raise _ToolFailure("exception", f"the result is not JSON-serialisable: {exc}") from exc
+        return json.dumps(result, default=_json_default, ensure_ascii=False, allow_nan=False)
+    except _Unserialisable as exc:
+        raise _ToolFailure("unserialisable_result", str(exc)) from None
+    except ValueError as exc:
+        if "circular" in str(exc).lower():
+            raise _ToolFailure(
+                "unserialisable_result", "the result is not JSON-serialisable: it contains itself"
+            ) from None
+        raise _ToolFailure(
+            "unserialisable_result",
+            "the result is not JSON-serialisable: it holds a float NaN or Infinity, "
+            "which JSON cannot carry",
+        ) from None
+    except RecursionError:
+        raise _ToolFailure(
+            "unserialisable_result", "the result is not JSON-serialisable: it nests too deep"
+        ) from None
+
+
+class _Unserialisable(TypeError):
+    """A value of a type the JSON conversion below does not know."""
 
 
 def _json_default(value: Any) -> Any:
@@ -693,7 +738,14 @@ def _json_default(value: Any) -> Any:
             return base64.b64encode(value).decode("ascii")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
-    return str(value)
+    if isinstance(value, (uuid.UUID, pathlib.PurePath)):
+        return str(value)
+    # Anything else would reach the model as a repr (with a memory address): refuse it.
+    kind = type(value)
+    raise _Unserialisable(
+        f"the result is not JSON-serialisable: it holds a {kind.__module__}.{kind.__qualname__}"
+        ", which JSON cannot carry; return dicts, lists, strings, numbers, booleans or None"
+    )
 
 
 def _error_output(kind: str, message: str) -> str:

@@ -148,7 +148,7 @@ def test_assistant_configuration_round_trips_and_survives_updates_without_it(eng
         "instructions": "Réponds en français. 🙂",
         "temperature": 0.2,
         "tools": [{"type": "function", "function": {"name": "forecast", "parameters": {}}}],
-        "function_defaults": {"timeout": 2.5},
+        "top_p": 0.9,
     }
     variables = {
         "assistantType": "support",

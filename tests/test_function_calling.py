@@ -149,6 +149,22 @@ def test_a_function_that_raises_becomes_an_error_output(make_chat, backend, driv
     assert "kaput" in record["error"]
 
 
+@both_backends
+def test_a_result_json_cannot_carry_reaches_the_model_as_a_valid_error(make_chat, backend):
+    chat = make_chat(backend)
+    thread_id, run_id = _completed_run(chat, "call:ratio")
+
+    reply = _reply(chat, thread_id)
+    output = reply.removeprefix("Tool results: ratio=")
+    error = json.loads(output, parse_constant=_no_constants)["error"]  # strict JSON
+    assert error["type"] == "unserialisable_result" and "NaN" in error["message"]
+    _failed_with(_one_record(chat, run_id, thread_id), "unserialisable_result")
+
+
+def _no_constants(name: str) -> None:
+    raise AssertionError(f"{name} reached the model: it is not JSON")
+
+
 @pytest.fixture
 def sleepers_released() -> Iterator[None]:
     """Wakes the calls left sleeping by a timeout, so no thread outlives the test."""

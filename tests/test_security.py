@@ -18,6 +18,7 @@ from openai import OpenAI
 from openai_assistant_engine import OpenaiAssistantEngine, contract_document, create_tables
 from openai_assistant_engine.backends.base import ToolCall
 from openai_assistant_engine.config import Settings
+from openai_assistant_engine.document_cache import MAX_TOKENS
 from openai_assistant_engine.engine import MAX_QUERY_LENGTH
 from openai_assistant_engine.errors import ConfigurationError
 from openai_assistant_engine.log_redaction import REDACTED, redact_secrets_in_logs
@@ -551,17 +552,31 @@ def _short_aliases(count: int) -> str:
 
 @pytest.mark.parametrize(
     "query",
-    [_short_aliases(10_000), "{" + " ping" * 10_000 + " }"],
-    ids=["10000-aliases", "10000-repeats"],
+    [_short_aliases(3_000), "{" + " ping" * 3_000 + " }"],
+    ids=["3000-aliases", "3000-repeats"],
 )
-def test_ten_thousand_pings_in_one_operation_are_refused_by_the_field_limit(
+def test_thousands_of_pings_in_one_operation_are_refused_by_the_field_limit(
     engine: OpenaiAssistantEngine, query: str
 ) -> None:
+    # Under the token limit (9,002 tokens at most), which refuses 10,000 before parsing.
     assert len(query) < MAX_QUERY_LENGTH  # the length limit alone would let them through
     message = refused(engine, query)
     assert message == (
-        "Operation 'anonymous' selects 10000 fields (aliases and fragments counted each time "
+        "Operation 'anonymous' selects 3000 fields (aliases and fragments counted each time "
         f"they are used); the limit is {MAX_FIELDS}."
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [_short_aliases(10_000), "{" + " ping" * 10_000 + " }"],
+    ids=["10000-aliases", "10000-repeats"],
+)
+def test_ten_thousand_pings_are_refused_by_the_token_limit(
+    engine: OpenaiAssistantEngine, query: str
+) -> None:
+    assert refused(engine, query) == (
+        f"The document has more than {MAX_TOKENS} tokens; the limit is {MAX_TOKENS}."
     )
 
 

@@ -35,6 +35,9 @@ def test_defaults_apply_when_nothing_is_set(tmp_path):
     assert settings.run_driver == "auto"
     assert settings.tool_timeout_seconds == 30.0
     assert settings.max_tool_rounds == 10
+    assert settings.tool_instance_cache_size == 128
+    assert settings.http_idle_timeout_seconds == 30.0
+    assert settings.http_max_connections == 64
 
 
 def test_env_file_is_read_with_lowercase_and_uppercase_names(env_file):
@@ -102,6 +105,9 @@ def test_numbers_arrive_as_strings_or_decimals(tmp_path):
         ("max_tool_rounds", 0),
         ("max_tool_rounds", "2.5"),
         ("max_tool_rounds", "many"),
+        ("tool_instance_cache_size", 0),
+        ("http_idle_timeout_seconds", "-5"),
+        ("http_max_connections", "1.5"),
         ("openai_backend", "foo"),
         ("run_driver", "x"),
         ("table_prefix", "my tables-"),

@@ -153,8 +153,30 @@ def test_datetimes_decimals_and_sets_are_serialised(token: str) -> None:
 def test_unserialisable_result_is_a_failed_outcome(token: str) -> None:
     outcome = run_one(make_runner(), entry("unserialisable", token=token), call("unserialisable"))
 
-    assert error_of(outcome)["type"] == "exception"
+    assert error_of(outcome)["type"] == "unserialisable_result"
     assert "not JSON-serialisable" in error_of(outcome)["message"]
+
+
+def test_nan_and_infinity_never_reach_the_model_as_invalid_json(token: str) -> None:
+    outcome = run_one(make_runner(), entry("not_a_number", token=token), call("not_a_number"))
+
+    json.loads(outcome.output, parse_constant=_refuse_constant)  # valid, strict JSON
+    error = error_of(outcome)
+    assert error["type"] == "unserialisable_result"
+    assert "NaN" in error["message"]
+
+
+def test_an_object_json_cannot_carry_is_an_error_naming_its_type(token: str) -> None:
+    outcome = run_one(make_runner(), entry("an_object", token=token), call("an_object"))
+
+    error = error_of(outcome)
+    assert error["type"] == "unserialisable_result"
+    assert "_thread.lock" in error["message"]
+    assert " at 0x" not in outcome.output  # no repr with a memory address
+
+
+def _refuse_constant(name: str) -> None:
+    raise AssertionError(f"{name} is not JSON")
 
 
 def test_static_and_class_methods_can_be_tools(token: str) -> None:
@@ -394,6 +416,7 @@ def test_dotted_module_path_is_imported() -> None:
         (PROBE, "Reexported", "clear", "not_allowed"),  # a class from collections
         (PROBE, "DictTools", "keys", "not_allowed"),  # inherited from dict
         (PROBE, "Probe", "measure", "not_allowed"),  # a built-in stored on the class
+        (PROBE, "Probe", "foreign", "not_allowed"),  # textwrap.dedent stored on the class
         (PROBE, "Probe", "callback", "import_error"),  # set on the instance only
         (PROBE, "Probe", "mro", "import_error"),  # belongs to type, not the class
         (PROBE, "Probe", "missing", "import_error"),
@@ -446,6 +469,28 @@ def test_instance_is_built_once_per_configuration(token: str) -> None:
 
     run(runner, [entry("add", token=token, other=True)], [call("add", {"a": 1, "b": 1})])
     assert probe.constructed[token] == 2
+
+
+def test_the_instance_cache_keeps_the_most_recently_used_configurations(token: str) -> None:
+    runner = ToolRunner(
+        logger=LOGGER, allowlist=("tests.toolbox",), timeout_seconds=5.0, instance_cache_size=2
+    )
+
+    def add_with(variant: str) -> None:
+        run(runner, [entry("add", token=token, variant=variant)], [call("add", {"a": 1, "b": 1})])
+
+    for variant in ("a", "b", "c"):
+        add_with(variant)
+    assert probe.constructed[token] == 3
+    add_with("c")  # still cached
+    assert probe.constructed[token] == 3
+    add_with("a")  # evicted when "c" came in: built again
+    assert probe.constructed[token] == 4
+
+
+def test_the_instance_cache_size_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="tool_instance_cache_size"):
+        ToolRunner(logger=LOGGER, allowlist=(), timeout_seconds=1.0, instance_cache_size=0)
 
 
 # -- exactly once ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 
 import graphene
 
+from ..assistant_configuration import check_configuration
 from ..errors import BadRequestError
 from .queries import ask_open_ai_field, current_run_field
 from .scalars import JSON, DateTime
@@ -37,8 +38,10 @@ class InsertUpdateAssistant(graphene.Mutation):
                     "function_name and configuration."
                 )
         configuration = kwargs.get("configuration")
-        if configuration is not None and not isinstance(configuration, Mapping):
-            raise BadRequestError("configuration must be a JSON object.")
+        if configuration is not None:
+            if not isinstance(configuration, Mapping):
+                raise BadRequestError("configuration must be a JSON object.")
+            check_configuration(configuration, info.context.settings.openai_backend)
         record = info.context.store.upsert_assistant(**kwargs)
         return InsertUpdateAssistant(assistant=record)
 

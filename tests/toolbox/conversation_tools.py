@@ -43,6 +43,10 @@ class ConversationTools:
         release_sleepers.wait(seconds)
         return "woke up"
 
+    def ratio(self) -> dict[str, Any]:
+        """A result JSON cannot carry: NaN."""
+        return {"ratio": float("nan")}
+
     def count(self, label: str, pause: float = 0.0) -> dict[str, Any]:
         """Count this invocation under ``label``, after an optional pause."""
         with _lock:

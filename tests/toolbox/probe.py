@@ -11,6 +11,7 @@ import collections
 import datetime as dt
 import decimal
 import logging
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -43,6 +44,8 @@ def helper_function(logger: logging.Logger, **configuration: Any) -> None:
 class Probe:
     # A built-in stored on the class: reachable as an attribute, never runnable.
     measure = len
+    # A Python function of a module outside the allowlist, attached to an allowed class.
+    foreign = staticmethod(textwrap.dedent)
 
     def __init__(self, logger: logging.Logger, **configuration: Any) -> None:
         self.logger = logger
@@ -87,6 +90,14 @@ class Probe:
         loop: dict[str, Any] = {}
         loop["self"] = loop
         return loop
+
+    def not_a_number(self) -> dict[str, Any]:
+        self._count()
+        return {"ratio": float("nan"), "limit": float("inf")}
+
+    def an_object(self) -> dict[str, Any]:
+        self._count()
+        return {"lock": _lock}
 
     def sleep(self, seconds: float, label: str = "") -> dict[str, Any]:
         with _lock:
