@@ -174,3 +174,36 @@ def make_chat(
 
 # moto's server logs every DynamoDB request at INFO: keep failure reports readable.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------------------------ the end of a run
+# Everything the run leaves behind (moto's tables of every test, the SDK's and botocore's
+# models) is a heap of millions of objects: pytest's final garbage collections and the
+# interpreter's teardown took a minute after the summary line on a busy machine. The
+# summary is out and every report written once pytest_unconfigure runs last, so the
+# process leaves then, with pytest's exit status. OAE_TESTS_FULL_EXIT=1 keeps the usual
+# exit (to see an unraisable exception reported only at collection time).
+_exit_status: list[int] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Objects made by imports and collection live to the end: keep them out of every
+    # garbage collection the tests trigger.
+    import gc
+
+    gc.freeze()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _exit_status or os.environ.get("OAE_TESTS_FULL_EXIT") == "1":
+        return
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status[-1])
