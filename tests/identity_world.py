@@ -12,7 +12,7 @@ from typing import Any
 from openai_assistant_engine.identity.api_keys import hash_key, new_key
 from openai_assistant_engine.server import GraphQLServer, contract_document
 
-from .conversation_calls import CONFIGURED_ASSISTANT_DOCUMENT, TERMINAL, functions_entry
+from .conversation_calls import TERMINAL, functions_entry
 
 __all__ = ["TOOL_CALLS_DOCUMENT", "Person", "World", "make_people", "populate"]
 
@@ -110,8 +110,7 @@ def populate(world: World) -> None:
     admin = world.admin_of("acme")
     world.data(
         admin,
-        "putConfiguredAssistant",
-        CONFIGURED_ASSISTANT_DOCUMENT,
+        "insertUpdateAssistant",
         assistantType=ASSISTANT_TYPE,
         assistantId=ASSISTANT_ID,
         assistantName="identity tests",
