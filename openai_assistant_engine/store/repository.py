@@ -33,6 +33,7 @@ from ..errors import (
     NotFoundError,
     UpstreamError,
 )
+from .large_values import LargeTexts
 from .models import ConnectionOptions, StoreModels, build_models
 from .pagination import END, PageSeeker
 
@@ -137,6 +138,7 @@ class Store:
         self.options = options
         self.models: StoreModels = build_models(options)
         self._pages = PageSeeker(options)
+        self._texts = LargeTexts(self.models.ValuePart)
 
     # ---------------------------------------------------------------- tables
     @_translate_errors
@@ -518,15 +520,19 @@ class Store:
     ) -> dict[str, Any]:
         _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
+        text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
         actions = [
             model.role.set(role),
-            model.message.set(message),
+            model.message.set(text),
+            model.message_parts.set(parts) if parts else model.message_parts.remove(),
             model.created_at.set(created_at),
         ]
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
         item.update(actions=actions)
+        if parts is None:  # a long text it held before (now redacted, say) goes
+            self._texts.discard(model, (thread_id, message_id), "message")
         return self._simple(item)
 
     @_translate_errors
@@ -540,6 +546,7 @@ class Store:
             thread_id=thread_id,
             message_id=message_id,
         )
+        self._texts.discard(model, (thread_id, message_id), "message")
 
     # ------------------------------------------------------------ tool calls
     @_translate_errors
@@ -563,12 +570,14 @@ class Store:
         """
         model = self.models.ToolCallRecord
         now = utc_now()
+        text, parts = self._texts.spill(model, (run_id, tool_call_id), "arguments", arguments)
         item = model(
             run_id,
             tool_call_id,
             thread_id=thread_id,
             name=name,
-            arguments=arguments,
+            arguments=text,
+            arguments_parts=parts,
             status="running",
             claimed_at=now,
         )
@@ -599,16 +608,25 @@ class Store:
         finished_at: datetime,
     ) -> None:
         model = self.models.ToolCallRecord
-        item = model(run_id, tool_call_id)
+        keys = (run_id, tool_call_id)
+        output, output_parts = self._texts.spill(model, keys, "output", output)
         actions = [
             model.status.set(status),
             model.output.set(output),
+            model.output_parts.set(output_parts) if output_parts else model.output_parts.remove(),
             model.duration_ms.set(duration_ms),
             model.started_at.set(started_at),
             model.finished_at.set(finished_at),
-            model.error.remove() if error is None else model.error.set(error),
         ]
-        item.update(actions=actions)
+        if error is None:
+            actions += [model.error.remove(), model.error_parts.remove()]
+        else:
+            error, error_parts = self._texts.spill(model, keys, "error", error)
+            actions.append(model.error.set(error))
+            actions.append(
+                model.error_parts.set(error_parts) if error_parts else model.error_parts.remove()
+            )
+        model(run_id, tool_call_id).update(actions=actions)
 
     @_translate_errors
     def list_tool_calls(self, run_id: str) -> list[dict[str, Any]]:
@@ -618,14 +636,15 @@ class Store:
         ]
 
     # --------------------------------------------------------------- helpers
-    @staticmethod
-    def _simple(item: Model) -> dict[str, Any]:
-        """The item's set attributes as Python values (datetimes stay datetimes)."""
-        return {
+    def _simple(self, item: Model) -> dict[str, Any]:
+        """The item's set attributes as Python values (datetimes stay datetimes), long
+        texts put back together from their parts."""
+        values = {
             name: value
             for name in item.get_attributes()
             if (value := getattr(item, name, None)) is not None
         }
+        return self._texts.restore(values)
 
     def _get(
         self, model: type[Model], hash_key: str, range_key: str, *, consistent_read: bool = False
