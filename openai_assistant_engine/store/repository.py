@@ -29,6 +29,7 @@ from pynamodb.models import Model
 from ..errors import (
     BadRequestError,
     ConfigurationError,
+    ConflictError,
     EngineError,
     NotFoundError,
     UpstreamError,
@@ -295,16 +296,30 @@ class Store:
         return self._simple(item)
 
     @_translate_errors
-    def delete_thread(self, assistant_id: str, thread_id: str) -> None:
+    def delete_thread(
+        self, assistant_id: str, thread_id: str, *, active_run_id: str | None = None
+    ) -> None:
+        """Delete a thread and its runs, provided its active run is still ``active_run_id``
+        (the one the caller found ended): a run started meanwhile is a 409."""
         _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
-        self._delete_existing(
-            model(assistant_id, thread_id),
-            model.thread_id.exists(),
-            "Thread",
-            assistant_id=assistant_id,
-            thread_id=thread_id,
-        )
+        idle = model.active_run_id.does_not_exist()
+        if active_run_id is not None:
+            idle = idle | (model.active_run_id == active_run_id)
+        try:
+            model(assistant_id, thread_id).delete(condition=model.thread_id.exists() & idle)
+        except DeleteError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            thread = self._get(model, assistant_id, thread_id, consistent_read=True)
+            if thread is None:
+                raise NotFoundError.for_keys(
+                    "Thread", assistant_id=assistant_id, thread_id=thread_id
+                ) from exc
+            raise ConflictError(
+                f"Thread {thread_id!r} has started run {thread.get('active_run_id')!r}: "
+                "poll currentRun until it ends, then delete the thread."
+            ) from exc
         # The runs belong to the thread; its messages stay until deleted one by one,
         # as the spec's deleteMessage expects.
         runs = self.models.Run
