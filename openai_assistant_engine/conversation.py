@@ -675,6 +675,7 @@ class Conversation:
             message=message.text,
             created_at=message.created_at or utc_now(),
             run_id=message.run_id,
+            in_conversation=True,
         )
 
 

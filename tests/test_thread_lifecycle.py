@@ -101,3 +101,21 @@ def test_ask_in_another_assistants_thread_is_refused_and_writes_nothing(
     # The owner's run was neither disturbed nor joined by a second one.
     assert owner.wait_for_run(thread_id, asked["currentRunId"])["status"] == "completed"
     assert [m["message"] for m in owner.live_messages(thread_id)] == ["steps:4\nmine", "Echo: mine"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_message_list_is_in_conversation_order(
+    make_chat: Callable[..., Any], backend: str
+) -> None:
+    # OpenAI's message times have one-second resolution: these turns share seconds.
+    chat = make_chat(backend)
+    asked, _ = chat.converse("turn 1")
+    thread_id = asked["threadId"]
+    for number in (2, 3, 4):
+        chat.converse(f"turn {number}", thread_id)
+
+    listed = chat.message_list(thread_id)
+    expected = [text for n in (1, 2, 3, 4) for text in (f"turn {n}", f"Echo: turn {n}")]
+    assert [m["message"] for m in listed] == expected
+    times = [m["createdAt"] for m in listed]
+    assert times == sorted(set(times)), times  # strictly increasing

@@ -35,6 +35,7 @@ from ..errors import (
     UpstreamError,
 )
 from .large_values import LargeTexts
+from .message_order import conversation_time
 from .models import ConnectionOptions, StoreModels, build_models
 from .pagination import END, PageSeeker
 
@@ -532,15 +533,24 @@ class Store:
         message: str,
         created_at: datetime,
         run_id: str | None = None,
+        in_conversation: bool = False,
     ) -> dict[str, Any]:
+        """Insert or update a message. ``in_conversation``: the engine records it as it
+        happens; its first record's time, placed after the thread's latest message (see
+        message_order.py), is kept. Otherwise ``created_at`` is written as given."""
         _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
         text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
+        if in_conversation:
+            at = conversation_time(model, thread_id, message_id, created_at)
+            when = model.created_at.set(model.created_at | at)
+        else:
+            when = model.created_at.set(created_at)
         actions = [
             model.role.set(role),
             model.message.set(text),
             model.message_parts.set(parts) if parts else model.message_parts.remove(),
-            model.created_at.set(created_at),
+            when,
         ]
         if run_id is not None:
             actions.append(model.run_id.set(run_id))

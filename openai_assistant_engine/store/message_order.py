@@ -1,0 +1,43 @@
+"""Record times that keep a thread's messages in conversation order.
+
+``messageList`` reads a thread's messages by ``created_at`` (the messages table's local
+index). OpenAI's times have one-second resolution: a question, its answer and the next
+question often share a second, and DynamoDB returns ties in no useful order. The engine
+records a conversation's messages in the order they happen (an answer is recorded before
+the next question can be asked), so a message recorded within a second of the thread's
+latest one is placed a microsecond after it: the recorded times strictly increase.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.models import Model
+
+__all__ = ["conversation_time"]
+
+_RESOLUTION = timedelta(seconds=1)  # of the times OpenAI gives a message
+_STEP = timedelta(microseconds=1)  # the finest step a recorded time shows
+
+
+def conversation_time(
+    model: type[Model], thread_id: str, message_id: str, created_at: datetime
+) -> datetime:
+    """The time to record a new message at so that it sorts after the thread's latest.
+
+    An older message (one recorded late, more than a second before the latest) keeps its
+    own time: it belongs where that time puts it.
+    """
+    latest = next(
+        iter(
+            model.created_at_index.query(
+                thread_id, scan_index_forward=False, limit=1, consistent_read=True
+            )
+        ),
+        None,
+    )
+    if latest is None or latest.message_id == message_id:
+        return created_at
+    if latest.created_at < created_at or latest.created_at - created_at >= _RESOLUTION:
+        return created_at
+    return latest.created_at + _STEP
