@@ -42,11 +42,13 @@ def test_a_function_result_over_the_item_limit_is_recorded_whole(
     assert "output_parts" not in record
 
 
-@pytest.mark.parametrize("backend", ["assistants", "responses"])
+@pytest.mark.parametrize(
+    ("backend", "driver"), [("assistants", "poll"), ("responses", "poll"), ("responses", "stream")]
+)
 def test_a_reply_over_the_item_limit_is_recorded_whole(
-    make_chat: Callable[..., Any], backend: str
+    make_chat: Callable[..., Any], backend: str, driver: str
 ) -> None:
-    chat = make_chat(backend)
+    chat = make_chat(backend, driver)
     arguments = json.dumps({"text": CJK, "times": TIMES})
     asked, run = chat.converse(f"call:repeat {arguments}")
     thread_id = asked["threadId"]

@@ -104,9 +104,7 @@ def test_ask_in_another_assistants_thread_is_refused_and_writes_nothing(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_message_list_is_in_conversation_order(
-    make_chat: Callable[..., Any], backend: str
-) -> None:
+def test_message_list_is_in_conversation_order(make_chat: Callable[..., Any], backend: str) -> None:
     # OpenAI's message times have one-second resolution: these turns share seconds.
     chat = make_chat(backend)
     asked, _ = chat.converse("turn 1")

@@ -1,4 +1,4 @@
-"""PynamoDB models of the five tables, built per connection.
+"""PynamoDB models of the six tables, built per connection.
 
 PynamoDB binds table name and connection to the model class (its ``Meta``), while one
 process may serve several settings (tests, SilvaEngine endpoints with other
