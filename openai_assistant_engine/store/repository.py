@@ -23,6 +23,7 @@ from pynamodb.exceptions import (
     PutError,
     PynamoDBException,
     TableDoesNotExist,
+    UpdateError,
 )
 from pynamodb.models import Model
 
@@ -555,8 +556,16 @@ class Store:
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
-        item.update(actions=actions)
-        if parts is None:  # a long text it held before (now redacted, say) goes
+        if parts is not None:
+            item.update(actions=actions)
+            return self._simple(item)
+        try:  # one request, unless the record held a long text before
+            item.update(actions=actions, condition=model.message_parts.does_not_exist())
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            item.update(actions=actions)
+            # The long text it held (now redacted, say) goes with its parts.
             self._texts.discard(model, (thread_id, message_id), "message")
         return self._simple(item)
 
