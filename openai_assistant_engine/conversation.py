@@ -229,12 +229,13 @@ class Conversation:
         """Refused (409) while a run of the thread is active; one that has ended upstream
         is recorded first. Nothing is cancelled: the caller decides about a running turn."""
         thread = self._store.get_thread(assistant_id, thread_id)
-        backend = self._backend(thread.get("backend") or self._settings.openai_backend)
-        try:
-            self._refuse_if_busy(thread, backend)
-        except ConflictError as exc:
-            raise ConflictError(f"{exc.message} (deleteThread waits for it too.)") from exc
         ended = thread.get("active_run_id")
+        if ended:  # an idle thread needs no word from OpenAI
+            backend = self._backend(thread.get("backend") or self._settings.openai_backend)
+            try:
+                self._refuse_if_busy(thread, backend)
+            except ConflictError as exc:
+                raise ConflictError(f"{exc.message} (deleteThread waits for it too.)") from exc
         self._store.delete_thread(assistant_id, thread_id, active_run_id=ended)
 
     # ------------------------------------------------------------------ the run's steps

@@ -23,20 +23,17 @@ _STEP = timedelta(microseconds=1)  # the finest step a recorded time shows
 def conversation_time(
     model: type[Model], thread_id: str, message_id: str, created_at: datetime
 ) -> datetime:
-    """The time to record a new message at so that it sorts after the thread's latest.
+    """The time a message just recorded for the first time at ``created_at`` should
+    have so that it sorts after the thread's latest other message.
 
     An older message (one recorded late, more than a second before the latest) keeps its
     own time: it belongs where that time puts it.
     """
-    latest = next(
-        iter(
-            model.created_at_index.query(
-                thread_id, scan_index_forward=False, limit=1, consistent_read=True
-            )
-        ),
-        None,
+    newest = model.created_at_index.query(
+        thread_id, scan_index_forward=False, limit=2, consistent_read=True
     )
-    if latest is None or latest.message_id == message_id:
+    latest = next((m for m in newest if m.message_id != message_id), None)
+    if latest is None:
         return created_at
     if latest.created_at < created_at or latest.created_at - created_at >= _RESOLUTION:
         return created_at

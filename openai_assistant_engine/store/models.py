@@ -170,6 +170,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         message = UnicodeAttribute()
         # Where the rest of a message too long for one item is (see large_values.py).
         message_parts = JSONAttribute(null=True)
+        # Set by the engine's first write of the record (see message_order.py).
+        first_write = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -542,31 +543,36 @@ class Store:
         _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
         text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
-        if in_conversation:
-            at = conversation_time(model, thread_id, message_id, created_at)
-            when = model.created_at.set(model.created_at | at)
-        else:
-            when = model.created_at.set(created_at)
+        token = uuid.uuid4().hex
         actions = [
             model.role.set(role),
             model.message.set(text),
             model.message_parts.set(parts) if parts else model.message_parts.remove(),
-            when,
         ]
+        if in_conversation:
+            # The first record's time stays; the token tells this write it made the record.
+            actions.append(model.created_at.set(model.created_at | created_at))
+            actions.append(model.first_write.set(model.first_write | token))
+        else:
+            actions.append(model.created_at.set(created_at))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
         if parts is not None:
             item.update(actions=actions)
-            return self._simple(item)
-        try:  # one request, unless the record held a long text before
-            item.update(actions=actions, condition=model.message_parts.does_not_exist())
-        except UpdateError as exc:
-            if not _is_conditional_failure(exc):
-                raise
-            item.update(actions=actions)
-            # The long text it held (now redacted, say) goes with its parts.
-            self._texts.discard(model, (thread_id, message_id), "message")
+        else:
+            try:  # one request, unless the record held a long text before
+                item.update(actions=actions, condition=model.message_parts.does_not_exist())
+            except UpdateError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                item.update(actions=actions)
+                # The long text it held (now redacted, say) goes with its parts.
+                self._texts.discard(model, (thread_id, message_id), "message")
+        if in_conversation and item.first_write == token:
+            at = conversation_time(model, thread_id, message_id, created_at)
+            if at != created_at:
+                item.update(actions=[model.created_at.set(at)])
         return self._simple(item)
 
     @_translate_errors
