@@ -16,11 +16,11 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
-TOOL_MODULE = "examples.weather_tools"
+from openai_assistant_engine import contract_document
+
+TOOL_MODULE = "openai_assistant_engine.examples.weather_tools"
 
 
 class CountingProxy:
@@ -115,7 +115,7 @@ class Client:
 
     def __init__(self, engine: Any) -> None:
         self.engine = engine
-        self.document = SPEC.read_text()
+        self.document = contract_document()
 
     def __call__(self, operation: str, **variables: Any) -> dict[str, Any]:
         answer = json.loads(

@@ -11,14 +11,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from pathlib import Path
 
 from graphql import parse, validate
 
-from openai_assistant_engine import OpenaiAssistantEngine
+from openai_assistant_engine import OpenaiAssistantEngine, contract_document
 from openai_assistant_engine.schema import build_schema
-
-SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
 
 
 def median_ms(action, calls: int) -> float:
@@ -34,7 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
-    document = SPEC.read_text()
+    document = contract_document()
     schema = build_schema().graphql_schema
     engine = OpenaiAssistantEngine(None)
 

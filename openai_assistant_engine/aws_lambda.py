@@ -36,6 +36,8 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": "Content-Type, Authorization, X-Api-Key",
     "Access-Control-Max-Age": "600",
 }
+# Every answer is the state of a conversation at that moment: no cache may replay it.
+NO_STORE = {"Cache-Control": "no-store"}
 _logger = logging.getLogger(__name__)
 
 
@@ -135,7 +137,7 @@ def _method(event: Mapping[str, Any]) -> str:
 
 def _handle_proxy(event: Mapping[str, Any]) -> dict[str, Any]:
     if _method(event) == "OPTIONS":
-        return {"statusCode": 204, "headers": dict(CORS_HEADERS), "body": ""}
+        return {"statusCode": 204, "headers": {**CORS_HEADERS, **NO_STORE}, "body": ""}
     try:
         payload = _read_body(event)
     except _UnreadableBody as exc:
@@ -144,7 +146,7 @@ def _handle_proxy(event: Mapping[str, Any]) -> dict[str, Any]:
         status, body = _respond(payload)
     return {
         "statusCode": status,
-        "headers": {"Content-Type": "application/json", **CORS_HEADERS},
+        "headers": {"Content-Type": "application/json", **CORS_HEADERS, **NO_STORE},
         "body": body,
         "isBase64Encoded": False,
     }

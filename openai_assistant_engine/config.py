@@ -63,6 +63,21 @@ def _parse_choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
     return text
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parse_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigurationError(
+        f"Setting {name!r} must be true or false (or 1/0, yes/no, on/off); got {value!r}."
+    )
+
+
 def _parse_allowlist(name: str, value: Any) -> tuple[str, ...]:
     if value is None or value == "":
         return ()
@@ -93,7 +108,9 @@ class Settings:
 
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
-    openai_backend: str = "assistants"
+    openai_backend: str = "responses"
+    # The Responses backend's model for assistant records whose configuration names none.
+    openai_model: str | None = None
     openai_timeout_seconds: float = 60.0
     region_name: str | None = None
     aws_access_key_id: str | None = field(default=None, repr=False)
@@ -107,6 +124,8 @@ class Settings:
     tool_instance_cache_size: int = 128
     http_idle_timeout_seconds: float = 30.0
     http_max_connections: int = 64
+    # Schema introspection (GraphiQL, codegen, gql): on for development; off in production.
+    graphql_introspection: bool = True
     embedding_model: str | None = None
 
     @classmethod
@@ -148,6 +167,8 @@ class Settings:
                 values[name] = _parse_positive_number(name, value, float)
             elif name in _INT_SETTINGS:
                 values[name] = _parse_positive_number(name, value, int)
+            elif name == "graphql_introspection":
+                values[name] = _parse_bool(name, value)
             elif name == "function_module_allowlist":
                 values[name] = _parse_allowlist(name, value)
             elif name == "table_prefix":

@@ -137,6 +137,8 @@ class Conversation:
             raise BadRequestError("userQuery is empty: there is nothing to ask.")
         thread = self._known_thread(assistant_id, thread_id) if thread_id else None
         backend_name = (thread or {}).get("backend") or self._backend_name(assistant)
+        if backend_name == "responses":
+            self._require_model(assistant)  # before anything is created upstream
         backend = self._backend(backend_name)
         if thread is not None:
             self._refuse_if_busy(thread, backend)
@@ -593,6 +595,16 @@ class Conversation:
             assistant=assistant,
         )
 
+    def _require_model(self, assistant: dict[str, Any]) -> None:
+        """The Responses API needs a model per request: say where to set one."""
+        if (assistant.get("configuration") or {}).get("model") or self._settings.openai_model:
+            return
+        raise BadRequestError(
+            f"Assistant {assistant['assistant_id']!r} names no model: set the setting "
+            "openai_model (OPENAI_MODEL), or configuration.model on the assistant record "
+            "(insertUpdateAssistant's $configuration)."
+        )
+
     def _turn_options(self, assistant: dict[str, Any], backend_name: str) -> TurnOptions:
         configuration = assistant.get("configuration") or {}
         tools: tuple[dict[str, Any], ...] = ()
@@ -606,7 +618,7 @@ class Conversation:
             )
         return TurnOptions(
             assistant_id=assistant["assistant_id"],
-            model=configuration.get("model"),
+            model=configuration.get("model") or self._settings.openai_model,
             instructions=configuration.get("instructions"),
             tools=tools,
             parameters=response_parameters(configuration, backend_name),

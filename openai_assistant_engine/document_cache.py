@@ -11,6 +11,10 @@ first and refused past ``MAX_TOKENS`` tokens, then refused past ``MAX_DEFINITION
 definitions or ``MAX_OPERATIONS`` operations, all before graphql-core's rules run. The
 cache holds at most ``size`` documents and ``max_tokens`` tokens in all (a tree's memory
 follows its tokens, not its characters): the least recently used go first.
+
+Each entry also says whether the document reads the schema (``__schema`` / ``__type``),
+so the engine can refuse introspection (setting ``graphql_introspection``) per request
+without validating again.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from graphql import GraphQLError, GraphQLSyntaxError, parse, validate
 from graphql.language import DocumentNode, Lexer, OperationDefinitionNode, Source, TokenKind
+from graphql.validation import NoSchemaIntrospectionCustomRule
 
 __all__ = ["MAX_DEFINITIONS", "MAX_OPERATIONS", "MAX_TOKENS", "DocumentCache"]
 
@@ -29,11 +34,13 @@ MAX_TOKENS = 10_000
 MAX_DEFINITIONS = 100
 MAX_OPERATIONS = 50
 
-_Entry = tuple[DocumentNode | None, list[GraphQLError]]
+# (document or None when refused, its errors, or when valid the introspection fields it
+# selects as errors of NoSchemaIntrospectionCustomRule; whether it introspects).
+_Entry = tuple[DocumentNode | None, list[GraphQLError], bool]
 
 
 class DocumentCache:
-    """Thread-safe LRU of ``text -> (document, errors)`` for one schema and its rules."""
+    """Thread-safe LRU of ``text -> (document, errors, introspects)`` for one schema."""
 
     def __init__(
         self, schema: Any, limit_rules: tuple[type, ...], *, size: int, max_tokens: int
@@ -74,20 +81,25 @@ class DocumentCache:
         tokens = _count_tokens(text, MAX_TOKENS)
         if tokens > MAX_TOKENS:
             message = f"The document has more than {MAX_TOKENS} tokens; the limit is {MAX_TOKENS}."
-            return (None, [GraphQLError(message)]), 1  # nothing parsed: nothing big kept
+            return (None, [GraphQLError(message)], False), 1  # nothing parsed: nothing kept
         try:
             document = parse(text, max_tokens=MAX_TOKENS)
         except GraphQLSyntaxError as exc:
-            return (None, [exc]), tokens
+            return (None, [exc], False), tokens
+        except RecursionError:  # the parser recurses once per nesting level ([[[...]]])
+            return (None, [GraphQLError("The document nests too deeply to be read.")], False), 1
         error = _count_error(document)
         if error is not None:
-            return (None, [error]), 1
+            return (None, [error], False), 1
         # The size limits first: an oversized document is refused with their message,
         # before graphql-core's rules spend time on it (or abort with a vaguer one).
         errors = validate(self._schema, document, rules=self._limit_rules) or validate(
             self._schema, document
         )
-        return ((None, errors) if errors else (document, [])), tokens
+        if errors:
+            return (None, errors, False), tokens
+        introspection = validate(self._schema, document, rules=[NoSchemaIntrospectionCustomRule])
+        return (document, introspection, bool(introspection)), tokens
 
 
 def _count_tokens(text: str, limit: int) -> int:

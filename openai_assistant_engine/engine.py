@@ -132,9 +132,16 @@ class OpenaiAssistantEngine:
         if operation_name is not None and not isinstance(operation_name, str):
             raise BadRequestError("operation_name must be a string.")
 
-        document, errors = _DOCUMENTS.get(query)
+        document, errors, introspects = _DOCUMENTS.get(query)
         if document is None:
             return _error_response([_graphql_error(e, "BAD_REQUEST") for e in errors], 400)
+        if introspects and not self.settings.graphql_introspection:
+            # graphql-core reports every introspection field; the first names the root one.
+            first = errors[0]
+            message = f"{first.message.rstrip('.')}: the setting graphql_introspection is off."
+            return _error_response(
+                [_graphql_error(GraphQLError(message, first.nodes), "BAD_REQUEST")], 400
+            )
 
         self.logger.debug("GraphQL operation %s", single_line(operation_name))
         result = execute(

@@ -2,8 +2,10 @@
 
 Standard library only (``http.server``): a development server needs no framework. Routes:
 
-* ``POST /graphql``: a JSON body ``{query, variables, operationName | operation_name}``;
-  the HTTP status is the engine's ``status_code``.
+* ``POST /graphql``: a JSON body ``{query, variables, operationName | operation_name}``
+  (``Content-Type: application/json``); ``GET /graphql?query=...`` for queries. The HTTP
+  status is the engine's ``status_code``; the answer is ``application/json`` or
+  ``application/graphql-response+json`` as the ``Accept`` header asks (graphql_http.py).
 * ``GET /``: the page (``static/index.html``) and ``GET /static/<name>`` its assets.
 * ``GET /spec.graphql``: the contract document, to prefill the page.
 * ``GET /examples.json``: example variables per operation (the seeded demo assistant).
@@ -32,7 +34,14 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
+from .contract import contract_document
 from .engine import OpenaiAssistantEngine
+from .graphql_http import (
+    HttpRefusal,
+    check_post_content_type,
+    get_payload,
+    response_media_type,
+)
 from .http_body import BodyError, read_body
 from .http_connections import BoundedHTTPServer
 from .log_text import single_line
@@ -60,11 +69,6 @@ _logger = logging.getLogger(__name__)
 
 def _package_file(*parts: str) -> bytes:
     return resources.files("openai_assistant_engine").joinpath(*parts).read_bytes()
-
-
-def contract_document() -> str:
-    """The contract GraphQL document shipped inside the package."""
-    return _package_file("schema", "contract.graphql").decode("utf-8")
 
 
 class GraphQLServer:
@@ -142,6 +146,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # TCP_NODELAY: small answers leave at once
     wbufsize = 64 * 1024  # headers and body leave in one send (flushed after each request)
+    _allow: str | None = None  # an Allow header for the next answer (405s)
 
     def setup(self) -> None:
         self.timeout = self.server.idle_timeout  # applied to the socket by setup()
@@ -168,7 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == "/healthz":
             self._send_json(200, {"status": "ok"})
         elif path == "/graphql":
-            self._send_error(405, "METHOD_NOT_ALLOWED", "Send GraphQL requests with POST.")
+            try:
+                payload = get_payload(urlsplit(self.path).query)
+            except HttpRefusal as refusal:
+                self._refuse(refusal)
+                return
+            self._execute(payload)
         else:
             self._send_error(404, "NOT_FOUND", f"No route for GET {path}.")
 
@@ -181,6 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(404, "NOT_FOUND", f"No route for POST {path}; use /graphql.")
             return
         try:
+            check_post_content_type(self.headers.get("Content-Type"))
+        except HttpRefusal as refusal:
+            if self._discard_body():
+                self._refuse(refusal)
+            return
+        try:
             payload = self._read_payload()
         except BodyError as exc:
             self.close_connection = True  # what is left unread would be the next request
@@ -189,12 +205,20 @@ class _Handler(BaseHTTPRequestHandler):
         except UnreadableJson as exc:
             self._send_error(400, "BAD_REQUEST", str(exc))
             return
+        self._execute(payload)
+
+    def _execute(self, payload: Mapping[str, Any]) -> None:
+        try:
+            media_type = response_media_type(self.headers.get("Accept"))
+        except HttpRefusal as refusal:
+            self._refuse(refusal)
+            return
         name = payload.get("operationName") or payload.get("operation_name")
         self._operation = name if isinstance(name, str) and name else "-"
         engine = self.server.app.engine
         response = engine.execute(payload)
         status = int(response.get("status_code", 500))
-        self._send(status, engine.to_json(response).encode(), _CONTENT_TYPES["json"])
+        self._send(status, engine.to_json(response).encode(), f"{media_type}; charset=utf-8")
 
     def do_OPTIONS(self) -> None:
         self._started = time.perf_counter()
@@ -237,12 +261,20 @@ class _Handler(BaseHTTPRequestHandler):
         errors = [{"message": message, "extensions": {"code": code}}]
         self._send_json(status, {"errors": errors, "status_code": status})
 
+    def _refuse(self, refusal: HttpRefusal) -> None:
+        if refusal.status == 405:
+            self._allow = "POST"  # the method a refused mutation must use
+        self._send_error(refusal.status, refusal.code, refusal.message)
+
     def _send(self, status: int, body: bytes, content_type: str | None) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        if self._allow:
+            self.send_header("Allow", self._allow)
+            self._allow = None
         if self.close_connection:
             self.send_header("Connection", "close")
         for name, value in _CORS.items():

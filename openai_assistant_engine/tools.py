@@ -340,22 +340,35 @@ class ToolRunner:
         defaults = _function_configuration(assistant_configuration)
         described: list[dict[str, Any]] = []
         names: set[str] = set()
-        for entry in functions:
-            ref = FunctionRef.from_record(entry)
+        left_out: list[str] = []
+        for position, entry in enumerate(functions):
+            try:
+                ref = FunctionRef.from_record(entry)
+            except BadRequestError as exc:
+                left_out.append(f"functions[{position}]: {exc.message}")
+                continue
             if ref.function_name in names:
                 continue
             names.add(ref.function_name)
             schema = configured.get(ref.function_name)
             if schema is None:
+                # One function that cannot be described must not stop the assistant: it
+                # is left out, and a call the model makes anyway gets the structured
+                # error output a call to it would get on the Assistants backend.
                 try:
-                    method = self._resolve(ref, defaults)
+                    schema = describe_callable(self._resolve(ref, defaults), ref.function_name)
                 except _ToolFailure as failure:
-                    raise BadRequestError(
-                        f"Cannot describe function {ref.function_name!r}: {failure.message}",
-                        details={"function_name": ref.function_name, "type": failure.kind},
-                    ) from failure
-                schema = describe_callable(method, name=ref.function_name)
+                    left_out.append(f"{ref.function_name} ({failure.kind}: {failure.message})")
+                    continue
+                except Exception as exc:
+                    left_out.append(f"{ref.function_name} (no schema: {_describe_exception(exc)})")
+                    continue
             described.append(schema)
+        if left_out:
+            self._logger.warning(
+                "Functions left out of the request (they cannot be described): %s",
+                "; ".join(left_out),
+            )
         return described
 
     # -- one call ---------------------------------------------------------------------

@@ -11,8 +11,23 @@ from typing import Any
 
 import pytest
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "shared" / "spec"
-SPEC_DOCUMENT_PATH = SPEC_DIR / "openai_assistant_engine.graphql"
+# The tests read the contract shipped in the package; the project's spec document, when it
+# sits beside the checkout, is only compared with it (tests/test_contract_files.py).
+SPEC_DOCUMENT_PATH = (
+    Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
+)
+# What the packaged contract adds to the spec's text: whole lines, so the spec's own text
+# is the contract with them taken out.
+CONTRACT_ADDITIONS = ("    $configuration: JSON,\n", "        configuration: $configuration,\n")
+
+
+def spec_text_of(contract: str) -> str:
+    """The spec's document: the packaged contract without its additions."""
+    for line in CONTRACT_ADDITIONS:
+        assert contract.count(line) == 1, f"the contract no longer adds {line!r}"
+        contract = contract.replace(line, "")
+    return contract
+
 
 # No test may find real credentials or reach AWS by accident.
 for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
@@ -53,7 +68,10 @@ def dynamo_settings(moto_endpoint: str) -> dict[str, str]:
 
 @pytest.fixture
 def spec_document() -> str:
-    return SPEC_DOCUMENT_PATH.read_text()
+    """The contract document as the package ships it (a superset of the spec's)."""
+    from openai_assistant_engine import contract_document
+
+    return contract_document()
 
 
 @pytest.fixture
@@ -156,3 +174,36 @@ def make_chat(
 
 # moto's server logs every DynamoDB request at INFO: keep failure reports readable.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+# ------------------------------------------------------------------------ the end of a run
+# Everything the run leaves behind (moto's tables of every test, the SDK's and botocore's
+# models) is a heap of millions of objects: pytest's final garbage collections and the
+# interpreter's teardown took a minute after the summary line on a busy machine. The
+# summary is out and every report written once pytest_unconfigure runs last, so the
+# process leaves then, with pytest's exit status. OAE_TESTS_FULL_EXIT=1 keeps the usual
+# exit (to see an unraisable exception reported only at collection time).
+_exit_status: list[int] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    # Objects made by imports and collection live to the end: keep them out of every
+    # garbage collection the tests trigger.
+    import gc
+
+    gc.freeze()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _exit_status.append(int(exitstatus))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not _exit_status or os.environ.get("OAE_TESTS_FULL_EXIT") == "1":
+        return
+    import sys
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_exit_status[-1])

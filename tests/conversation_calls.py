@@ -1,8 +1,7 @@
 """A conversation driven through the engine's GraphQL entry point, the way a client does.
 
-Every contract operation goes through the spec document verbatim; only the assistant's
-``configuration`` (which the spec's insertUpdateAssistant does not send) uses a small
-document of its own.
+Every operation goes through the packaged contract document verbatim (its
+insertUpdateAssistant also sets the assistant's ``configuration``).
 """
 
 from __future__ import annotations
@@ -19,19 +18,6 @@ __all__ = ["TERMINAL", "Chat", "functions_entry"]
 
 TERMINAL = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})
 UPDATED_BY = "conversation-tests"
-
-CONFIGURED_ASSISTANT_DOCUMENT = """
-mutation putConfiguredAssistant(
-    $assistantType: String!, $assistantId: String!, $assistantName: String!,
-    $functions: [JSON]!, $updatedBy: String!, $configuration: JSON
-) {
-    insertUpdateAssistant(
-        assistantType: $assistantType, assistantId: $assistantId,
-        assistantName: $assistantName, functions: $functions,
-        updatedBy: $updatedBy, configuration: $configuration
-    ) { assistant { assistantId configuration } }
-}
-"""
 
 
 def functions_entry(
@@ -99,15 +85,9 @@ class Chat:
             "functions": functions,
             "updatedBy": UPDATED_BY,
         }
-        if configuration is None:
-            self.data("insertUpdateAssistant", **variables)
-        else:
-            self.data(
-                "putConfiguredAssistant",
-                CONFIGURED_ASSISTANT_DOCUMENT,
-                configuration=configuration,
-                **variables,
-            )
+        if configuration is not None:
+            variables["configuration"] = configuration
+        self.data("insertUpdateAssistant", **variables)
 
     # ------------------------------------------------------------------ operations
     def ask_response(self, text: str, thread_id: str | None = None) -> dict[str, Any]:

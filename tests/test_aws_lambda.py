@@ -98,7 +98,7 @@ def test_options_preflight_answers_204_with_cors(lambda_env: None) -> None:
 def test_data_mutation_and_query_round_trip(lambda_tables: None, spec_document: str) -> None:
     functions = [
         {
-            "module_name": "examples.weather_tools",
+            "module_name": "openai_assistant_engine.examples.weather_tools",
             "class_name": "WeatherTools",
             "function_name": "get_weather",
             "configuration": {"default_unit": "celsius", "ratio": 0.5},
@@ -261,7 +261,8 @@ def sandbox_assistant(
     with SandboxServer() as sandbox:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-sandbox")
         monkeypatch.setenv("OPENAI_BASE_URL", sandbox.base_url)
-        monkeypatch.setenv("FUNCTION_MODULE_ALLOWLIST", "examples.weather_tools")
+        monkeypatch.setenv("FUNCTION_MODULE_ALLOWLIST", "openai_assistant_engine.examples")
+        monkeypatch.setenv("OPENAI_BACKEND", "assistants")  # an Assistants API assistant
         client = OpenAI(api_key="sk-sandbox", base_url=sandbox.base_url)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the Assistants API's notice
@@ -272,7 +273,7 @@ def sandbox_assistant(
             "assistantName": "weather",
             "functions": [
                 {
-                    "module_name": "examples.weather_tools",
+                    "module_name": "openai_assistant_engine.examples.weather_tools",
                     "class_name": "WeatherTools",
                     "function_name": "get_weather",
                     "configuration": {},

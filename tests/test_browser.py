@@ -210,7 +210,7 @@ def test_page_runs_ping_and_ask_open_ai_in_chromium(served_page: str, browser: D
     status, body = _run_operation(browser, "askOpenAi")
     assert status.startswith("200"), (status, body)
     answer = json.loads(body)["data"]["askOpenAi"]
-    assert answer["threadId"].startswith("thread_")
+    assert answer["threadId"].startswith("conv_")  # the default backend: Responses
     assert answer["currentRunId"]
 
     # The page remembers the ids, so getCurrentRun is ready to run as filled in.

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import queue
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +23,6 @@ from openai_assistant_engine.config import Settings
 from openai_assistant_engine.errors import ConfigurationError
 from openai_assistant_engine.local_dynamodb import EmbeddedDynamoDB, wants_embedded_dynamodb
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # Settings that would point a child process at a DynamoDB or OpenAI: removed, so the
 # child embeds its own DynamoDB and uses the sandbox.
 _SETTING_VARIABLES = {
@@ -47,8 +47,8 @@ def child_environment() -> dict[str, str]:
         for key, value in os.environ.items()
         if key.upper() not in _SETTING_VARIABLES and not key.startswith("PYTEST")
     }
-    # examples/ is not installed: the repository root makes examples.weather_tools importable.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    # The checkout's root stays off the path: the demo tools must come from the package.
+    env.pop("PYTHONPATH", None)
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
@@ -297,7 +297,31 @@ def test_chat_without_an_assistant_says_what_is_missing(
     assert "--assistant-type and --assistant-id" in capsys.readouterr().err
 
 
-def test_chat_with_an_unknown_assistant_fails_clearly() -> None:
+def test_chat_on_the_empty_embedded_dynamodb_says_why_and_what_to_set() -> None:
     result = run_oae("chat", "--assistant-type", "nobody", "--assistant-id", "asst_none")
     assert result.returncode == 1
-    assert "Finding the assistant failed (404)" in result.stderr
+    assert "embedded one starts empty" in result.stderr
+    assert "nobody/asst_none" in result.stderr
+    assert "dynamodb_endpoint" in result.stderr and "--sandbox" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_with_an_unknown_assistant_fails_clearly(
+    dynamo_settings: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    for name, value in dynamo_settings.items():
+        monkeypatch.setenv(name.upper(), value)
+    assert main(["chat", "--assistant-type", "nobody", "--assistant-id", "asst_none"]) == 1
+    assert "Finding the assistant failed (404)" in capsys.readouterr().err
+
+
+def test_serve_on_a_busy_port_says_which_option_to_change() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_oae("serve", "--port", str(port), timeout=30)
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "DynamoDB:" not in result.stdout  # refused before anything was started

@@ -1,14 +1,14 @@
 """The spec's GraphQL document, sent verbatim, runs every data operation and round-trips values.
 
-The document is ``spec/openai_assistant_engine.graphql`` beside DESIGN.md (read by the
-``spec_document`` fixture). Operations that need OpenAI (askOpenAi, getLastMessage,
+The document is the packaged contract (the ``spec_document`` fixture), the spec's text plus
+an optional ``$configuration`` on insertUpdateAssistant; ``test_contract_files.py`` runs
+the spec's own text. Operations that need OpenAI (askOpenAi, getLastMessage,
 getLiveMessages, getCurrentRun) are tested elsewhere, against the sandbox.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from graphql import OperationDefinitionNode, parse, validate
@@ -16,10 +16,6 @@ from graphql import OperationDefinitionNode, parse, validate
 from openai_assistant_engine.schema import build_schema
 
 from .graphql_calls import call, data_of, new_engine
-
-SPEC_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
-)
 
 DATA_OPERATIONS = {
     "ping",
@@ -111,11 +107,6 @@ def _instant(text: str) -> datetime:
     parsed = datetime.fromisoformat(text)
     assert parsed.utcoffset() is not None, f"{text!r} has no offset"
     return parsed
-
-
-def test_spec_document_is_read_verbatim_from_the_spec_file(spec_document):
-    assert SPEC_FILE.name == "openai_assistant_engine.graphql"
-    assert spec_document == SPEC_FILE.read_text()
 
 
 def test_spec_document_validates_against_the_schema(spec_document):

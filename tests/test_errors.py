@@ -355,3 +355,14 @@ def test_an_unexpected_resolver_failure_is_a_500_with_a_reference_and_a_logged_t
     assert reference in error["message"]
     assert "internal detail" not in error["message"]
     assert any(reference in record.getMessage() and record.exc_info for record in caplog.records)
+
+
+def test_a_document_nested_past_the_parser_s_recursion_is_a_400() -> None:
+    # graphql-core's parser recurses per level: a deep list value exhausts the stack.
+    from openai_assistant_engine import OpenaiAssistantEngine
+
+    depth = 2000  # 4,000 tokens: within the token limit, past the recursion limit
+    query = "{ ping(a: " + "[" * depth + "]" * depth + ") }"
+    response = OpenaiAssistantEngine(None, region_name="us-east-1").execute({"query": query})
+    assert response["status_code"] == 400
+    assert "nests too deeply" in response["errors"][0]["message"]

@@ -232,21 +232,30 @@ def test_a_module_outside_the_allowlist_is_never_imported(make_chat, backend, dr
     assert OUTSIDE_MODULE not in sys.modules
 
 
-def test_responses_refuses_an_assistant_whose_function_cannot_be_described(make_chat):
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_function_that_cannot_be_described_leaves_the_others_working(make_chat, backend, caplog):
     from .conversation_calls import FUNCTIONS
 
-    # The Responses API needs every tool's schema with each request; with no schema in the
-    # configuration, describing ``escape`` would mean importing a module outside the
-    # allowlist: the question is refused, saying which setting to change.
-    chat = make_chat("responses", "poll")
-    chat.register(FUNCTIONS, {"model": "gpt-sandbox"})
+    # No schema for ``escape`` in the configuration, and describing it would mean importing
+    # a module outside the allowlist: it is left out of the Responses request with one
+    # warning, the other functions still run, and a call to it anyway gets the same
+    # structured not_allowed output on both backends.
+    chat = make_chat(backend, "poll")
+    chat.register(FUNCTIONS, None if backend == "assistants" else {"model": "gpt-sandbox"})
+    caplog.set_level("WARNING", logger=chat.logger.name)
 
-    response = chat.ask_response("call:escape")
-
-    assert response["status_code"] == 400
-    [error] = response["errors"]
-    assert "'escape'" in error["message"] and "function_module_allowlist" in error["message"]
+    thread_id, _ = _completed_run(chat, 'call:add {"a": 2, "b": 3}')
+    assert _reply(chat, thread_id) == "Tool results: add=5"
+    thread_id, run_id = _completed_run(chat, "call:escape")
+    error = _single_output(chat, thread_id, "escape")["error"]
+    assert error["type"] == "not_allowed" and "function_module_allowlist" in error["message"]
+    _failed_with(_one_record(chat, run_id, thread_id), "not_allowed")
     assert OUTSIDE_MODULE not in sys.modules
+    if backend == "responses":
+        left_out = [r for r in caplog.records if "left out of the request" in r.getMessage()]
+        assert left_out  # one warning per request to OpenAI, naming only that function
+        assert all("escape" in r.getMessage() for r in left_out)
+        assert not any("add (" in r.getMessage() for r in left_out)
 
 
 @both_drivers

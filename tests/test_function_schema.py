@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, Optional, TypedDict, Union
 
 from typing_extensions import NotRequired
 
-from examples.weather_tools import WeatherTools
+from openai_assistant_engine.examples.weather_tools import WeatherTools
 from openai_assistant_engine.function_schema import describe_callable, schema_for_type
 
 

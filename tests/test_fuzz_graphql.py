@@ -31,10 +31,8 @@ from graphql import OperationDefinitionNode, parse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openai_assistant_engine import OpenaiAssistantEngine, create_tables
+from openai_assistant_engine import OpenaiAssistantEngine, contract_document, create_tables
 from openai_assistant_engine.schema.limits import MAX_FIELDS
-
-from .conftest import SPEC_DOCUMENT_PATH
 
 OPENAI_KEY = "sk-FUZZ-MARKER-0123456789"
 AWS_SECRET = "AWS-FUZZ-MARKER-SECRET-9876"
@@ -46,7 +44,7 @@ SEEDED_THREAD = "thread_fuzz"
 STABLE_ASSISTANT = {"assistantType": "stable", "assistantId": "asst_stable"}  # never fuzzed
 STABLE_THREAD = "thread_stable"
 
-SPEC_DOCUMENT = SPEC_DOCUMENT_PATH.read_text()
+SPEC_DOCUMENT = contract_document()
 OPERATIONS = {
     node.name.value: node
     for node in parse(SPEC_DOCUMENT).definitions
@@ -97,6 +95,7 @@ def engine(moto_endpoint: str) -> OpenaiAssistantEngine:
         "aws_access_key_id": AWS_KEY_ID,
         "openai_base_url": _closed_port_url(),
         "run_driver": "poll",
+        "openai_model": "gpt-4o-mini",
         "function_module_allowlist": "tests.toolbox.probe",
     }
     create_tables(**setting)

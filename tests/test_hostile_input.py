@@ -19,10 +19,23 @@ from openai_assistant_engine.document_cache import (
 )
 from openai_assistant_engine.schema import build_schema
 
-from .conversation_calls import CONFIGURED_ASSISTANT_DOCUMENT, RESPONSES_CONFIGURATION
+from .conversation_calls import RESPONSES_CONFIGURATION
 from .graphql_calls import call, new_engine
 
 EVENTS = Path(__file__).parent / "events"
+# The contract's insertUpdateAssistant, selecting the stored configuration too.
+CONFIGURED_ASSISTANT_DOCUMENT = """
+mutation putConfiguredAssistant(
+    $assistantType: String!, $assistantId: String!, $assistantName: String!,
+    $functions: [JSON]!, $updatedBy: String!, $configuration: JSON
+) {
+    insertUpdateAssistant(
+        assistantType: $assistantType, assistantId: $assistantId,
+        assistantName: $assistantName, functions: $functions,
+        updatedBy: $updatedBy, configuration: $configuration
+    ) { assistant { assistantId configuration } }
+}
+"""
 
 
 def _put_configured(engine: Any, configuration: dict[str, Any]) -> dict[str, Any]:
@@ -205,7 +218,7 @@ def test_the_document_cache_is_bounded_by_tokens_as_well_as_by_count():
 
     for number in range(40):  # ~ 40 tokens each: 1,600 tokens offered
         fields = " ".join(f"a{i}: ping" for i in range(12))
-        document, errors = cache.get(f"query q{number} {{ {fields} }}")
+        document, errors, _introspects = cache.get(f"query q{number} {{ {fields} }}")
         assert document is not None and not errors
 
     documents, tokens = cache.held

@@ -63,7 +63,8 @@ def statuses(raw: bytes) -> list[int]:
 
 
 def _post(headers: str, body: bytes) -> bytes:
-    return b"POST /graphql HTTP/1.1\r\nHost: t\r\n" + headers.encode() + b"\r\n" + body
+    start = b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+    return start + headers.encode() + b"\r\n" + body
 
 
 SMUGGLED = b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -132,7 +133,9 @@ def test_an_operation_name_cannot_forge_a_log_line(server, caplog):
     payload = json.dumps({"query": "query ping { ping }", "operationName": forged}).encode()
     with caplog.at_level(logging.INFO, logger="openai_assistant_engine.server"):
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-        connection.request("POST", "/graphql", body=payload)
+        connection.request(
+            "POST", "/graphql", body=payload, headers={"Content-Type": "application/json"}
+        )
         connection.getresponse().read()
         connection.close()
 

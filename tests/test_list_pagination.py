@@ -5,17 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from openai_assistant_engine import create_tables
+from openai_assistant_engine import contract_document, create_tables
 
 from .graphql_calls import call, count_dynamodb_calls, data_of, new_engine
 
-SPEC_FILE = (
-    Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai_assistant_engine.graphql"
-)
 START = datetime(2024, 3, 1, 9, 0, tzinfo=timezone.utc)
 
 
@@ -46,7 +42,7 @@ def seeded_settings(moto_endpoint):
     }
     create_tables(**setting)
     engine = new_engine(logging.getLogger("oae.tests"), setting)
-    document = SPEC_FILE.read_text()
+    document = contract_document()
     writes = [
         (
             "insertUpdateAssistant",

@@ -15,12 +15,12 @@ import pytest
 from graphql import parse, validate
 from openai import OpenAI
 
-from openai_assistant_engine import OpenaiAssistantEngine, create_tables
+from openai_assistant_engine import OpenaiAssistantEngine, contract_document, create_tables
 from openai_assistant_engine.backends.base import ToolCall
 from openai_assistant_engine.config import Settings
 from openai_assistant_engine.document_cache import MAX_TOKENS
 from openai_assistant_engine.engine import MAX_QUERY_LENGTH
-from openai_assistant_engine.errors import BadRequestError, ConfigurationError
+from openai_assistant_engine.errors import ConfigurationError
 from openai_assistant_engine.log_redaction import REDACTED, redact_secrets_in_logs
 from openai_assistant_engine.sandbox import SandboxServer
 from openai_assistant_engine.schema import build_schema
@@ -33,11 +33,9 @@ from openai_assistant_engine.schema.limits import (
 from openai_assistant_engine.tools import InMemoryToolCallLedger, ToolOutcome, ToolRunner
 from tests.toolbox import probe
 
-from .conftest import SPEC_DOCUMENT_PATH
-
 LOGGER = logging.getLogger("oae.tests.security")
 NEVER_IMPORTED = "tests.toolbox.never_imported"
-SPEC_DOCUMENT = SPEC_DOCUMENT_PATH.read_text()
+SPEC_DOCUMENT = contract_document()
 
 OPENAI_KEY = "sk-LOGMARKER-7f3a9c1e5b2d4680"
 AWS_SECRET = "AWSLOGMARKERsecretKey/abc+123"
@@ -251,12 +249,16 @@ def test_an_allowed_function_still_runs() -> None:
     assert outcomes[0].output == "5"
 
 
-def test_describing_a_function_for_the_model_applies_the_same_checks() -> None:
+def test_describing_a_function_for_the_model_applies_the_same_checks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     runner = ToolRunner(logger=LOGGER, allowlist=("tests.toolbox",), timeout_seconds=5)
-    with pytest.raises(BadRequestError, match="public identifier"):
-        runner.describe(
+    with caplog.at_level("WARNING"):
+        described = runner.describe(
             functions=[probe_entry(function_name="__init__")], assistant_configuration={}
         )
+    assert described == []  # left out of the request, never described
+    assert "public identifier" in caplog.text
 
 
 @pytest.mark.parametrize("entry", [".tests", "tests.", "tests..toolbox"])
@@ -352,6 +354,7 @@ def test_a_model_calling_a_function_off_the_allowlist_gets_not_allowed_and_nothi
         **dynamo_settings,
         openai_api_key="sk-sandbox",
         openai_base_url=sandbox.base_url,
+        openai_backend="assistants",  # sandbox_assistant() is an Assistants API assistant
         function_module_allowlist="tests.toolbox.probe",
         run_driver="poll",
     )
@@ -396,6 +399,7 @@ def test_no_setting_value_reaches_a_response_or_a_log_line(
         "aws_secret_access_key": AWS_SECRET,
         "openai_api_key": OPENAI_KEY,
         "openai_base_url": sandbox.base_url,
+        "openai_backend": "assistants",  # sandbox_assistant() is an Assistants API assistant
         "function_module_allowlist": "tests.toolbox.probe",
         "run_driver": "poll",
     }

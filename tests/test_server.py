@@ -19,8 +19,6 @@ from openai_assistant_engine import OpenaiAssistantEngine, create_tables
 from openai_assistant_engine.sandbox import SandboxServer
 from openai_assistant_engine.server import GraphQLServer, contract_document
 
-from .conftest import SPEC_DOCUMENT_PATH
-
 PACKAGE = Path(__file__).resolve().parents[1] / "openai_assistant_engine"
 
 
@@ -46,7 +44,8 @@ def server(moto_endpoint: str, sandbox: SandboxServer) -> Iterator[GraphQLServer
         **setting,
         openai_api_key="sk-sandbox-secret-value",
         openai_base_url=sandbox.base_url,
-        function_module_allowlist="examples.weather_tools",
+        openai_backend="assistants",  # the cases make their assistant with the Assistants API
+        function_module_allowlist="openai_assistant_engine.examples.weather_tools",
     )
     running = GraphQLServer(engine, port=0, examples={"updatedBy": "browser"}).start()
     yield running
@@ -218,14 +217,17 @@ def test_not_found_is_a_404(server: GraphQLServer, spec_document: str) -> None:
 
 def test_oversized_body_is_refused_before_it_is_read(server: GraphQLServer) -> None:
     status, _headers, body = request(
-        server, "POST", "/graphql", headers={"Content-Length": "5000000"}
+        server,
+        "POST",
+        "/graphql",
+        headers={"Content-Length": "5000000", "Content-Type": "application/json"},
     )
     assert status == 413
     assert json.loads(body)["status_code"] == 413
 
 
 def test_routes_other_than_graphql(server: GraphQLServer) -> None:
-    assert request(server, "GET", "/graphql")[0] == 405
+    assert request(server, "GET", "/graphql")[0] == 400  # GET needs a query parameter
     assert request(server, "GET", "/nowhere")[0] == 404
     assert request(server, "POST", "/nowhere", body=b"{}")[0] == 404
     status, headers, _ = request(server, "OPTIONS", "/graphql")
@@ -265,14 +267,16 @@ def test_static_files_cannot_escape_the_static_folder(server: GraphQLServer, pat
 def test_spec_examples_and_health(server: GraphQLServer) -> None:
     status, _headers, body = request(server, "GET", "/spec.graphql")
     assert status == 200
-    assert body.decode() == SPEC_DOCUMENT_PATH.read_text()
+    assert body.decode() == contract_document()
     assert json.loads(request(server, "GET", "/examples.json")[2]) == {"updatedBy": "browser"}
     assert json.loads(request(server, "GET", "/healthz")[2]) == {"status": "ok"}
 
 
-def test_the_packaged_contract_is_the_spec_document(spec_document: str) -> None:
-    assert (PACKAGE / "schema" / "contract.graphql").read_text() == spec_document
-    assert contract_document() == spec_document
+def test_the_package_exports_its_contract_document() -> None:
+    from openai_assistant_engine import contract_document as exported
+
+    assert exported() == (PACKAGE / "schema" / "contract.graphql").read_text()
+    assert exported is contract_document
 
 
 # ------------------------------------------------------------------------------ the log

@@ -27,7 +27,9 @@ def env_file(tmp_path):
 def test_defaults_apply_when_nothing_is_set(tmp_path):
     settings = Settings.load({}, environ={}, env_file=tmp_path / "absent.env")
     assert settings.openai_api_key is None
-    assert settings.openai_backend == "assistants"
+    assert settings.openai_backend == "responses"
+    assert settings.openai_model is None
+    assert settings.graphql_introspection is True
     assert settings.table_prefix == "oae-"
     assert settings.function_module_allowlist == ()
     assert settings.run_driver == "auto"
@@ -216,3 +218,29 @@ def test_auto_run_driver_polls_on_lambda_and_streams_elsewhere(
         monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
     settings = Settings.load({"run_driver": run_driver}, environ={}, env_file=tmp_path / "none")
     assert settings.effective_run_driver == effective
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("false", False), ("OFF", False), ("0", False), ("yes", True), (True, True)],
+)
+def test_graphql_introspection_reads_the_usual_spellings(value, expected):
+    settings = Settings.load({"graphql_introspection": value}, environ={}, env_file=None)
+    assert settings.graphql_introspection is expected
+
+
+def test_graphql_introspection_refuses_other_words():
+    with pytest.raises(ConfigurationError, match="graphql_introspection"):
+        Settings.load({"graphql_introspection": "maybe"}, environ={}, env_file=None)
+
+
+def test_every_setting_is_in_the_example_file_and_the_readme():
+    from dataclasses import fields
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    example = (root / ".env.example").read_text()
+    readme = (root / "README.md").read_text()
+    for spec in fields(Settings):
+        assert f"#{spec.name}=" in example, spec.name
+        assert f"`{spec.name}`" in readme, spec.name

@@ -704,12 +704,18 @@ def test_describe_generates_schemas_from_signatures(token: str) -> None:
     assert described[1]["parameters"]["properties"] == {"text": {"type": "string"}}
 
 
-def test_describe_refuses_a_module_outside_the_allowlist() -> None:
+def test_describe_leaves_out_a_module_outside_the_allowlist(caplog) -> None:
     runner = make_runner(allowlist=(PROBE,))
     function = entry("run", module_name=NEVER_IMPORTED, class_name="Forbidden")
+    allowed = entry("add")
 
-    with pytest.raises(BadRequestError, match="function_module_allowlist"):
-        runner.describe(functions=[function], assistant_configuration={})
+    with caplog.at_level("WARNING"):
+        described = runner.describe(functions=[function, allowed], assistant_configuration={})
+
+    assert [schema["name"] for schema in described] == ["add"]
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "run (not_allowed" in warning.getMessage()
+    assert "function_module_allowlist" in warning.getMessage()
 
     assert NEVER_IMPORTED not in sys.modules
 
@@ -751,10 +757,10 @@ def test_runner_rejects_a_timeout_that_is_not_positive() -> None:
 
 
 def test_example_weather_tools_answer_through_the_runner() -> None:
-    runner = make_runner(allowlist=("examples.weather_tools",))
+    runner = make_runner(allowlist=("openai_assistant_engine.examples.weather_tools",))
     functions = [
         {
-            "module_name": "examples.weather_tools",
+            "module_name": "openai_assistant_engine.examples.weather_tools",
             "class_name": "WeatherTools",
             "function_name": name,
             "configuration": {"default_unit": "fahrenheit"},

@@ -18,6 +18,8 @@ __all__ = ["cmd_chat"]
 def cmd_chat(args: argparse.Namespace) -> int:
     if not args.sandbox and not (args.assistant_type and args.assistant_id):
         raise CommandError("chat needs --assistant-type and --assistant-id (or --sandbox).")
+    if not args.sandbox:
+        _refuse_an_empty_embedded_dynamodb(args.assistant_type, args.assistant_id)
     configure_logging(args.verbose, quiet_engine=True)  # the conversation is the output
     out = sys.stdout
     with local_runtime(sandbox=args.sandbox) as runtime:
@@ -52,6 +54,21 @@ def cmd_chat(args: argparse.Namespace) -> int:
             text = line.replace("\\n", "\n")
             thread_id = _chat_turn(session, thread_id, text)
     return 0
+
+
+def _refuse_an_empty_embedded_dynamodb(assistant_type: str, assistant_id: str) -> None:
+    """Without DynamoDB settings chat would embed one, which starts empty: no assistant
+    could be found in it, so say so before starting anything."""
+    from ..config import Settings
+    from ..local_dynamodb import wants_embedded_dynamodb
+
+    if wants_embedded_dynamodb(Settings.load({})):
+        raise CommandError(
+            f"No DynamoDB is set, and the embedded one starts empty: it cannot hold the "
+            f"assistant {assistant_type}/{assistant_id}. Set dynamodb_endpoint or "
+            "region_name (environment or .env) to the DynamoDB that holds it, or run "
+            "`oae chat --sandbox` to chat with the demo assistant."
+        )
 
 
 def _chat_turn(session: AssistantSession, thread_id: str | None, text: str) -> str | None:

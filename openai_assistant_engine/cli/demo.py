@@ -13,7 +13,6 @@ from .runtime import (
     WEATHER_MODULE,
     local_runtime,
     seed_demo_assistant,
-    weather_tools_importable,
 )
 from .session import AssistantSession, describe_tool_call
 
@@ -25,17 +24,12 @@ _USER = "oae-demo"
 def cmd_demo(args: argparse.Namespace) -> int:
     configure_logging(args.verbose, quiet_engine=True)
     out = sys.stdout
-    if not weather_tools_importable():
-        raise CommandError(
-            f"The demo needs {WEATHER_MODULE}: run `oae demo` from the repository's root "
-            "(the examples/ folder is not installed with the package)."
-        )
     with local_runtime(sandbox=True) as runtime:
         for note in runtime.notes:
             print(note, file=out)
         engine = runtime.engine
         echo = Echo(out)
-        print("\n== 1. Record an assistant whose function is examples.weather_tools", file=out)
+        print(f"\n== 1. Record an assistant whose function is {WEATHER_MODULE}", file=out)
         demo = seed_demo_assistant(runtime, _USER, echo=echo)
         print("\n== 2. Ask a question; the sandbox model calls get_weather", file=out)
         session = AssistantSession(

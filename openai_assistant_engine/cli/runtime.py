@@ -8,13 +8,10 @@ With no DynamoDB named in the settings an embedded one (moto, in this process) i
 from __future__ import annotations
 
 import contextlib
-import importlib
 import logging
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ..config import Settings
@@ -28,12 +25,11 @@ __all__ = [
     "dynamodb_location",
     "local_runtime",
     "seed_demo_assistant",
-    "weather_tools_importable",
 ]
 
 DEMO_ASSISTANT_TYPE = "demo"
 DEMO_MODEL = "gpt-4o-mini"  # any name does for the sandbox; a real one reads better
-WEATHER_MODULE = "examples.weather_tools"
+WEATHER_MODULE = "openai_assistant_engine.examples.weather_tools"
 WEATHER_FUNCTION = {
     "module_name": WEATHER_MODULE,
     "class_name": "WeatherTools",
@@ -44,8 +40,6 @@ WEATHER_FUNCTION = {
 DEMO_QUESTION = (
     'What is the weather in Paris?\ncall:get_weather {"city": "Paris", "unit": "celsius"}'
 )
-# The checkout's root: this file is openai_assistant_engine/cli/runtime.py.
-_SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass
@@ -106,44 +100,16 @@ def local_runtime(*, sandbox: bool) -> Iterator[LocalRuntime]:
         yield LocalRuntime(engine=engine, notes=notes, sandbox_url=sandbox_url)
 
 
-def weather_tools_importable() -> bool:
-    """Whether ``examples.weather_tools`` can be imported, from a source checkout if need be.
-
-    ``examples/`` sits beside the package in the repository and is not installed, and a
-    console script does not put the working directory on ``sys.path``; so a checkout's
-    root (the working directory, or the one an editable install points at) is added.
-    """
-    for root in (None, Path.cwd(), _SOURCE_ROOT):
-        if root is not None and (root / "examples" / "weather_tools.py").is_file():
-            sys.path.insert(0, str(root))
-            importlib.invalidate_caches()
-        try:
-            importlib.import_module(WEATHER_MODULE)
-            return True
-        except ImportError:
-            continue
-    return False
-
-
 def seed_demo_assistant(
     runtime: LocalRuntime, updated_by: str, echo: Echo | None = None
 ) -> dict[str, Any]:
     """Create the weather assistant in the sandbox and record it; returns its variables."""
     from ..backends.client import openai_client
+    from ..examples.weather_tools import WeatherTools  # shipped in the package
     from ..function_schema import describe_callable
 
-    functions: list[dict[str, Any]] = []
-    tools: list[dict[str, Any]] = []
-    if weather_tools_importable():
-        weather = importlib.import_module(WEATHER_MODULE)
-        schema = describe_callable(weather.WeatherTools.get_weather)
-        tools = [{"type": "function", "function": schema}]
-        functions = [dict(WEATHER_FUNCTION)]
-    else:
-        runtime.notes.append(
-            f"{WEATHER_MODULE} is not importable (run from a source checkout), so the demo "
-            "assistant has no functions."
-        )
+    tools = [{"type": "function", "function": describe_callable(WeatherTools.get_weather)}]
+    functions = [dict(WEATHER_FUNCTION)]
     client = openai_client(runtime.engine.settings)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the Assistants API's notice

@@ -1,4 +1,4 @@
-"""Mutations of the data records: insert-or-update and delete."""
+"""Mutations of the data records (insert-or-update and delete), and askOpenAi/currentRun."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import graphene
 
 from ..assistant_configuration import check_configuration
 from ..errors import BadRequestError
+from .queries import ask_open_ai_field, current_run_field
 from .scalars import JSON, DateTime
 from .types import AssistantType, MessageType, ThreadType
 
@@ -194,6 +195,9 @@ class DeleteMessage(graphene.Mutation):
 
 class Mutations(graphene.ObjectType):
     insert_update_assistant = InsertUpdateAssistant.Field()
+    # The same fields as the queries, for clients that cache queries (queries.py says why).
+    ask_open_ai = ask_open_ai_field()
+    current_run = current_run_field()
     delete_assistant = DeleteAssistant.Field()
     insert_update_thread = InsertUpdateThread.Field()
     delete_thread = DeleteThread.Field()

@@ -20,7 +20,7 @@ from .types import (
     ToolCallType,
 )
 
-__all__ = ["Query", "page_arguments"]
+__all__ = ["Query", "ask_open_ai_field", "current_run_field", "page_arguments"]
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -45,18 +45,46 @@ def _page_result(page: Any, list_key: str) -> dict[str, Any]:
     }
 
 
-class Query(graphene.ObjectType):
-    ping = graphene.String(description="Answers 'pong' with the server time; touches nothing.")
+def _resolve_ask_open_ai(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+    return info.context.conversation.ask(**kwargs)
 
-    ask_open_ai = graphene.Field(
+
+def _resolve_current_run(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
+    return info.context.conversation.current_run(**kwargs)
+
+
+# askOpenAi and currentRun are queries in the spec and also mutations (see mutations.py):
+# caching clients (Apollo's default cache) answer a repeated query locally, so a poll
+# sent as a query may never reach the engine. Both forms are built here, identical.
+def ask_open_ai_field() -> graphene.Field:
+    return graphene.Field(
         AskOpenAIType,
         assistant_type=graphene.String(required=True),
         assistant_id=graphene.String(required=True),
         user_query=graphene.String(required=True),
         updated_by=graphene.String(required=True),
         thread_id=graphene.String(),
+        resolver=_resolve_ask_open_ai,
         description="Adds the user's message and starts a run; returns once the run id exists.",
     )
+
+
+def current_run_field() -> graphene.Field:
+    return graphene.Field(
+        CurrentRunType,
+        assistant_id=graphene.String(required=True),
+        thread_id=graphene.String(required=True),
+        run_id=graphene.String(required=True),
+        updated_by=graphene.String(required=True),
+        resolver=_resolve_current_run,
+        description="The run's status; with the poll driver each call also moves it on.",
+    )
+
+
+class Query(graphene.ObjectType):
+    ping = graphene.String(description="Answers 'pong' with the server time; touches nothing.")
+
+    ask_open_ai = ask_open_ai_field()
     last_message = graphene.Field(
         LiveMessageType,
         assistant_id=graphene.String(),
@@ -69,13 +97,7 @@ class Query(graphene.ObjectType):
         roles=graphene.List(graphene.String),
         order=graphene.String(),
     )
-    current_run = graphene.Field(
-        CurrentRunType,
-        assistant_id=graphene.String(required=True),
-        thread_id=graphene.String(required=True),
-        run_id=graphene.String(required=True),
-        updated_by=graphene.String(required=True),
-    )
+    current_run = current_run_field()
     assistant = graphene.Field(
         AssistantType,
         assistant_type=graphene.String(required=True),
@@ -125,14 +147,6 @@ class Query(graphene.ObjectType):
         from datetime import datetime, timezone
 
         return f"pong {datetime.now(timezone.utc).isoformat()}"
-
-    @staticmethod
-    def resolve_ask_open_ai(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        return info.context.conversation.ask(**kwargs)
-
-    @staticmethod
-    def resolve_current_run(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:
-        return info.context.conversation.current_run(**kwargs)
 
     @staticmethod
     def resolve_last_message(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> Any:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
+from urllib.parse import urlsplit
 
 from ..config import Settings
 from .models import ConnectionOptions
@@ -16,13 +18,34 @@ def connection_options(settings: Settings) -> ConnectionOptions:
     if region is None and settings.dynamodb_endpoint:
         # A local or emulated DynamoDB still needs some region name to sign requests.
         region = "us-east-1"
+    key_id, secret = settings.aws_access_key_id, settings.aws_secret_access_key
+    if not (key_id or secret) and _is_loopback(settings.dynamodb_endpoint):
+        # DynamoDB Local and moto accept any signature, but botocore signs nothing without
+        # keys ("Unable to locate credentials"): a DynamoDB on this machine gets dummy ones.
+        key_id, secret = _LOCAL_KEYS
     return ConnectionOptions(
         table_prefix=settings.table_prefix,
         region=region,
         host=settings.dynamodb_endpoint,
-        aws_access_key_id=settings.aws_access_key_id,
-        aws_secret_access_key=settings.aws_secret_access_key,
+        aws_access_key_id=key_id,
+        aws_secret_access_key=secret,
     )
+
+
+_LOCAL_KEYS = ("local", "local")
+
+
+def _is_loopback(endpoint: str | None) -> bool:
+    """Whether ``endpoint`` is a URL on this machine (localhost, 127.0.0.0/8, ::1)."""
+    if not endpoint:
+        return False
+    host = urlsplit(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def store_for(settings: Settings) -> Store:

@@ -1,11 +1,11 @@
 """An example tool class: weather look-ups an assistant can call.
 
 Register it on an assistant record (and allow the module with the setting
-``function_module_allowlist=examples.weather_tools``)::
+``function_module_allowlist=openai_assistant_engine.examples.weather_tools``)::
 
     functions = [
         {
-            "module_name": "examples.weather_tools",
+            "module_name": "openai_assistant_engine.examples.weather_tools",
             "class_name": "WeatherTools",
             "function_name": "get_weather",
             "configuration": {"default_unit": "fahrenheit"},
