@@ -149,6 +149,8 @@ class Conversation:
         backend = self._backend(backend_name)
         if thread is not None:
             self._refuse_if_busy(thread, backend)
+        elif thread_id is not None:
+            self._refuse_unknown_thread(assistant_id, thread_id, backend)
         created = thread_id is None
         if thread_id is None:
             thread_id = backend.create_thread()
@@ -233,6 +235,19 @@ class Conversation:
         wanted = [role for role in (roles or []) if role]
         messages = self._with_recorded_details(backend.list_messages(thread_id, wanted, order))
         return [_message_view(m) for m in messages]
+
+    def delete_thread(self, *, assistant_id: str, thread_id: str) -> None:
+        """Refused (409) while a run of the thread is active; one that has ended upstream
+        is recorded first. Nothing is cancelled: the caller decides about a running turn."""
+        thread = self._store.get_thread(assistant_id, thread_id)
+        ended = thread.get("active_run_id")
+        if ended:  # an idle thread needs no word from OpenAI
+            backend = self._backend(thread.get("backend") or self._settings.openai_backend)
+            try:
+                self._refuse_if_busy(thread, backend)
+            except ConflictError as exc:
+                raise ConflictError(f"{exc.message} (deleteThread waits for it too.)") from exc
+        self._store.delete_thread(assistant_id, thread_id, active_run_id=ended)
 
     # ------------------------------------------------------------------ the run's steps
     def _step(
@@ -621,6 +636,15 @@ class Conversation:
             parameters=response_parameters(configuration, backend_name),
         )
 
+    def _refuse_unknown_thread(self, assistant_id: str, thread_id: str, backend: Backend) -> None:
+        """A threadId with no record for this assistant: nothing may be written unless it
+        exists upstream and no other assistant's record holds it (404 otherwise)."""
+        if self._store.find_thread(thread_id) is not None:
+            raise NotFoundError(
+                f"Thread {thread_id!r} belongs to another assistant than {assistant_id!r}."
+            )
+        backend.latest_message(thread_id, "user")  # NotFoundError when OpenAI has none
+
     def _refuse_if_busy(self, thread: dict[str, Any], backend: Backend) -> None:
         run_id = thread.get("active_run_id")
         if not run_id:
@@ -677,6 +701,7 @@ class Conversation:
             message=message.text,
             created_at=message.created_at or utc_now(),
             run_id=message.run_id,
+            in_conversation=True,
         )
 
 

@@ -182,9 +182,9 @@ def test_tables_create_makes_every_table_once(
     monkeypatch.setenv("TABLE_PREFIX", "cli-env-")
     assert main(["tables", "create"]) == 0
     first = capsys.readouterr().out
-    for table in ("assistants", "threads", "runs", "messages", "tool_calls"):
+    for table in ("assistants", "threads", "runs", "messages", "tool_calls", "value_parts"):
         assert f"created  cli-env-{table}" in first
-    assert "5 table(s) created." in first
+    assert "6 table(s) created." in first
 
     assert main(["tables", "create"]) == 0
     second = capsys.readouterr().out

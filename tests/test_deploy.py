@@ -19,6 +19,7 @@ KEYS = {
     "runs": ("thread_id", "run_id"),
     "messages": ("thread_id", "message_id"),
     "tool_calls": ("run_id", "tool_call_id"),
+    "value_parts": ("owner", "part"),
 }
 
 

@@ -84,7 +84,7 @@ def test_function_reads_the_key_from_a_secret_and_may_touch_only_its_tables() ->
     statements = function["Policies"][0]["Statement"]
     table_statement = next(s for s in statements if s["Sid"] == "EngineTables")
     assert all("*" not in action for action in table_statement["Action"])
-    assert len(table_statement["Resource"]) == 7  # five tables and two index families
+    assert len(table_statement["Resource"]) == 8  # six tables and two index families
 
 
 def test_the_api_is_never_public_jwt_or_iam_by_a_parameter() -> None:

@@ -175,7 +175,7 @@ class DeleteThread(graphene.Mutation):
         _root: Any, info: graphene.ResolveInfo, assistant_id: str, thread_id: str
     ) -> DeleteThread:
         info.context.access.thread(assistant_id, thread_id)
-        info.context.store.delete_thread(assistant_id, thread_id)
+        info.context.conversation.delete_thread(assistant_id=assistant_id, thread_id=thread_id)
         return DeleteThread(ok=True)
 
 

@@ -1,4 +1,4 @@
-"""PynamoDB models of the five tables, built per connection.
+"""PynamoDB models of the six tables, built per connection.
 
 PynamoDB binds table name and connection to the model class (its ``Meta``), while one
 process may serve several settings (tests, SilvaEngine endpoints with other
@@ -38,7 +38,7 @@ from pynamodb.models import Model
 
 __all__ = ["TABLE_NAMES", "ConnectionOptions", "StoreModels", "build_models"]
 
-TABLE_NAMES = ("assistants", "threads", "runs", "messages", "tool_calls")
+TABLE_NAMES = ("assistants", "threads", "runs", "messages", "tool_calls", "value_parts")
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,17 @@ class StoreModels:
     Run: type[Model]
     Message: type[Model]
     ToolCallRecord: type[Model]
+    ValuePart: type[Model]
 
     def all(self) -> tuple[type[Model], ...]:
-        return (self.Assistant, self.Thread, self.Run, self.Message, self.ToolCallRecord)
+        return (
+            self.Assistant,
+            self.Thread,
+            self.Run,
+            self.Message,
+            self.ToolCallRecord,
+            self.ValuePart,
+        )
 
 
 def _meta(options: ConnectionOptions, table: str) -> type:
@@ -188,6 +196,10 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         message = UnicodeAttribute()
         owner = UnicodeAttribute(null=True)
         tenant = UnicodeAttribute(null=True)
+        # Where the rest of a message too long for one item is (see large_values.py).
+        message_parts = JSONAttribute(null=True)
+        # Set by the engine's first write of the record (see message_order.py).
+        first_write = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
         tenant_index = MessageTenantIndex()
@@ -208,5 +220,17 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         claimed_at = UTCDateTimeAttribute()
         started_at = UTCDateTimeAttribute(null=True)
         finished_at = UTCDateTimeAttribute(null=True)
+        # Where the rest of a text too long for one item is (see large_values.py).
+        arguments_parts = JSONAttribute(null=True)
+        output_parts = JSONAttribute(null=True)
+        error_parts = JSONAttribute(null=True)
 
-    return StoreModels(Assistant, Thread, Run, Message, ToolCallRecord)
+    class ValuePart(Model):
+        """One numbered part of a text too long for its record's item."""
+
+        Meta = _meta(options, "value_parts")
+        owner = UnicodeAttribute(hash_key=True)
+        part = NumberAttribute(range_key=True)
+        text = UnicodeAttribute()
+
+    return StoreModels(Assistant, Thread, Run, Message, ToolCallRecord, ValuePart)

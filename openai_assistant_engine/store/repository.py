@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,16 +24,20 @@ from pynamodb.exceptions import (
     PutError,
     PynamoDBException,
     TableDoesNotExist,
+    UpdateError,
 )
 from pynamodb.models import Model
 
 from ..errors import (
     BadRequestError,
     ConfigurationError,
+    ConflictError,
     EngineError,
     NotFoundError,
     UpstreamError,
 )
+from .large_values import LargeTexts
+from .message_order import conversation_time
 from .models import ConnectionOptions, StoreModels, build_models
 from .pagination import END, PageSeeker
 
@@ -137,6 +142,7 @@ class Store:
         self.options = options
         self.models: StoreModels = build_models(options)
         self._pages = PageSeeker(options)
+        self._texts = LargeTexts(self.models.ValuePart)
 
     # ---------------------------------------------------------------- tables
     @_translate_errors
@@ -322,16 +328,30 @@ class Store:
         return self._simple(item)
 
     @_translate_errors
-    def delete_thread(self, assistant_id: str, thread_id: str) -> None:
+    def delete_thread(
+        self, assistant_id: str, thread_id: str, *, active_run_id: str | None = None
+    ) -> None:
+        """Delete a thread and its runs, provided its active run is still ``active_run_id``
+        (the one the caller found ended): a run started meanwhile is a 409."""
         _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
-        self._delete_existing(
-            model(assistant_id, thread_id),
-            model.thread_id.exists(),
-            "Thread",
-            assistant_id=assistant_id,
-            thread_id=thread_id,
-        )
+        idle = model.active_run_id.does_not_exist()
+        if active_run_id is not None:
+            idle = idle | (model.active_run_id == active_run_id)
+        try:
+            model(assistant_id, thread_id).delete(condition=model.thread_id.exists() & idle)
+        except DeleteError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            thread = self._get(model, assistant_id, thread_id, consistent_read=True)
+            if thread is None:
+                raise NotFoundError.for_keys(
+                    "Thread", assistant_id=assistant_id, thread_id=thread_id
+                ) from exc
+            raise ConflictError(
+                f"Thread {thread_id!r} has started run {thread.get('active_run_id')!r}: "
+                "poll currentRun until it ends, then delete the thread."
+            ) from exc
         # The runs belong to the thread; its messages stay until deleted one by one,
         # as the spec's deleteMessage expects.
         runs = self.models.Run
@@ -561,21 +581,47 @@ class Store:
         created_at: datetime,
         run_id: str | None = None,
         owner: Mapping[str, str] | None = None,
+        in_conversation: bool = False,
     ) -> dict[str, Any]:
+        """Insert or update a message. ``in_conversation``: the engine records it as it
+        happens; its first record's time, placed after the thread's latest message (see
+        message_order.py), is kept. Otherwise ``created_at`` is written as given."""
         _require_keys(thread_id=thread_id, message_id=message_id)
         model = self.models.Message
+        text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
+        token = uuid.uuid4().hex
         actions = [
             model.role.set(role),
-            model.message.set(message),
-            model.created_at.set(created_at),
+            model.message.set(text),
+            model.message_parts.set(parts) if parts else model.message_parts.remove(),
         ]
         for name, value in (owner or {}).items():  # {owner, tenant}: kept once set
             attribute = getattr(model, name)
             actions.append(attribute.set(attribute | value))
+        if in_conversation:
+            # The first record's time stays; the token tells this write it made the record.
+            actions.append(model.created_at.set(model.created_at | created_at))
+            actions.append(model.first_write.set(model.first_write | token))
+        else:
+            actions.append(model.created_at.set(created_at))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
-        item.update(actions=actions)
+        if parts is not None:
+            item.update(actions=actions)
+        else:
+            try:  # one request, unless the record held a long text before
+                item.update(actions=actions, condition=model.message_parts.does_not_exist())
+            except UpdateError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                item.update(actions=actions)
+                # The long text it held (now redacted, say) goes with its parts.
+                self._texts.discard(model, (thread_id, message_id), "message")
+        if in_conversation and item.first_write == token:
+            at = conversation_time(model, thread_id, message_id, created_at)
+            if at != created_at:
+                item.update(actions=[model.created_at.set(at)])
         return self._simple(item)
 
     @_translate_errors
@@ -589,6 +635,7 @@ class Store:
             thread_id=thread_id,
             message_id=message_id,
         )
+        self._texts.discard(model, (thread_id, message_id), "message")
 
     # ------------------------------------------------------------ tool calls
     @_translate_errors
@@ -613,12 +660,14 @@ class Store:
         """
         model = self.models.ToolCallRecord
         now = utc_now()
+        text, parts = self._texts.spill(model, (run_id, tool_call_id), "arguments", arguments)
         item = model(
             run_id,
             tool_call_id,
             thread_id=thread_id,
             name=name,
-            arguments=arguments,
+            arguments=text,
+            arguments_parts=parts,
             status="running",
             claimed_at=now,
             **(owner or {}),  # {owner, tenant} of the call's thread (identity on)
@@ -650,16 +699,25 @@ class Store:
         finished_at: datetime,
     ) -> None:
         model = self.models.ToolCallRecord
-        item = model(run_id, tool_call_id)
+        keys = (run_id, tool_call_id)
+        output, output_parts = self._texts.spill(model, keys, "output", output)
         actions = [
             model.status.set(status),
             model.output.set(output),
+            model.output_parts.set(output_parts) if output_parts else model.output_parts.remove(),
             model.duration_ms.set(duration_ms),
             model.started_at.set(started_at),
             model.finished_at.set(finished_at),
-            model.error.remove() if error is None else model.error.set(error),
         ]
-        item.update(actions=actions)
+        if error is None:
+            actions += [model.error.remove(), model.error_parts.remove()]
+        else:
+            error, error_parts = self._texts.spill(model, keys, "error", error)
+            actions.append(model.error.set(error))
+            actions.append(
+                model.error_parts.set(error_parts) if error_parts else model.error_parts.remove()
+            )
+        model(run_id, tool_call_id).update(actions=actions)
 
     @_translate_errors
     def list_tool_calls(self, run_id: str) -> list[dict[str, Any]]:
@@ -669,14 +727,15 @@ class Store:
         ]
 
     # --------------------------------------------------------------- helpers
-    @staticmethod
-    def _simple(item: Model) -> dict[str, Any]:
-        """The item's set attributes as Python values (datetimes stay datetimes)."""
-        return {
+    def _simple(self, item: Model) -> dict[str, Any]:
+        """The item's set attributes as Python values (datetimes stay datetimes), long
+        texts put back together from their parts."""
+        values = {
             name: value
             for name in item.get_attributes()
             if (value := getattr(item, name, None)) is not None
         }
+        return self._texts.restore(values)
 
     def _get(
         self, model: type[Model], hash_key: str, range_key: str, *, consistent_read: bool = False

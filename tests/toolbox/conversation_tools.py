@@ -43,6 +43,10 @@ class ConversationTools:
         release_sleepers.wait(seconds)
         return "woke up"
 
+    def repeat(self, text: str, times: int) -> str:
+        """``text`` repeated ``times`` times (a result longer than a DynamoDB item)."""
+        return text * times
+
     def ratio(self) -> dict[str, Any]:
         """A result JSON cannot carry: NaN."""
         return {"ratio": float("nan")}
