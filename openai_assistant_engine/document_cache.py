@@ -85,9 +85,15 @@ class DocumentCache:
         try:
             document = parse(text, max_tokens=MAX_TOKENS)
         except GraphQLSyntaxError as exc:
-            return (None, [exc], False), tokens
+            if "nested too deeply" not in exc.message:
+                return (None, [exc], False), tokens
+            # graphql-core caught the recursion itself (how deep the stack already is
+            # decides which of the two happens): the same answer either way.
+            return (None, [GraphQLError("The document nests too deeply to be read.")], False), 1
         except RecursionError:  # the parser recurses once per nesting level ([[[...]]])
             return (None, [GraphQLError("The document nests too deeply to be read.")], False), 1
+        except IndexError:  # graphql-core's lexer reads past a string cut inside an escape
+            return (None, [GraphQLError(_CUT_ESCAPE)], False), 1
         error = _count_error(document)
         if error is not None:
             return (None, [error], False), 1
@@ -102,6 +108,9 @@ class DocumentCache:
         return (document, introspection, bool(introspection)), tokens
 
 
+_CUT_ESCAPE = "Syntax Error: the document ends inside an escape sequence of a string."
+
+
 def _count_tokens(text: str, limit: int) -> int:
     """Tokens in ``text``, counting stops past ``limit``; a lexing error ends the count
     (the parser then reports it with its location)."""
@@ -112,7 +121,7 @@ def _count_tokens(text: str, limit: int) -> int:
             count += 1
             if count > limit:
                 break
-    except GraphQLSyntaxError:
+    except (GraphQLSyntaxError, IndexError):
         pass
     return max(count, 1)
 

@@ -366,3 +366,13 @@ def test_a_document_nested_past_the_parser_s_recursion_is_a_400() -> None:
     response = OpenaiAssistantEngine(None, region_name="us-east-1").execute({"query": query})
     assert response["status_code"] == 400
     assert "nests too deeply" in response["errors"][0]["message"]
+
+
+def test_a_string_cut_inside_an_escape_is_a_400() -> None:
+    # graphql-core's lexer raises IndexError (not a syntax error) on such a string.
+    from openai_assistant_engine import OpenaiAssistantEngine
+
+    query = '{ ping(assistantType: "\\ud800\\udc0'
+    response = OpenaiAssistantEngine(None, region_name="us-east-1").execute({"query": query})
+    assert response["status_code"] == 400
+    assert "escape sequence" in response["errors"][0]["message"]
