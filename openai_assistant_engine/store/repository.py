@@ -135,6 +135,15 @@ def _is_conditional_failure(exc: PynamoDBException) -> bool:
     return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
+def _all_of(*parts: Any) -> Any:
+    """The AND of the conditions given (None ones left out); None when none is given."""
+    condition = None
+    for part in parts:
+        if part is not None:
+            condition = part if condition is None else condition & part
+    return condition
+
+
 class Store:
     """The engine's records. One instance per connection; cheap to keep for a process."""
 
@@ -269,20 +278,10 @@ class Store:
         types = [t for t in (assistant_types or []) if t]
         condition = model.assistant_type.is_in(*types) if types else None
         if scope is not None:
-            for part in (
-                model.assistant_id == assistant_id if assistant_id else None,
-                model.owner == scope.owner if scope.owner else None,
-            ):
-                if part is not None:
-                    condition = part if condition is None else condition & part
-            return self._query_page(
-                model,
-                scope.tenant,
-                page_number,
-                limit,
-                filter_condition=condition,
-                index=model.tenant_index,
+            condition = _all_of(
+                condition, model.assistant_id == assistant_id if assistant_id else None
             )
+            return self._tenant_page(model, scope, page_number, limit, condition)
         if assistant_id:
             return self._query_page(
                 model, assistant_id, page_number, limit, filter_condition=condition
@@ -538,15 +537,11 @@ class Store:
     ) -> Page:
         """With ``scope`` and no thread: the tenant's partition of the tenant index."""
         model = self.models.Message
-        conditions = []
         wanted_roles = [r for r in (roles or []) if r]
-        if wanted_roles:
-            conditions.append(model.role.is_in(*wanted_roles))
-        if message:
-            conditions.append(model.message.contains(message))
-        condition = None
-        for part in conditions:
-            condition = part if condition is None else condition & part
+        condition = _all_of(
+            model.role.is_in(*wanted_roles) if wanted_roles else None,
+            model.message.contains(message) if message else None,
+        )
         if thread_id:
             return self._query_page(
                 model,
@@ -557,18 +552,23 @@ class Store:
                 index=model.created_at_index,
             )
         if scope is not None:
-            if scope.owner:
-                mine = model.owner == scope.owner
-                condition = mine if condition is None else condition & mine
-            return self._query_page(
-                model,
-                scope.tenant,
-                page_number,
-                limit,
-                filter_condition=condition,
-                index=model.tenant_index,
-            )
+            return self._tenant_page(model, scope, page_number, limit, condition)
         return self._scan_page(model, page_number, limit, filter_condition=condition)
+
+    def _tenant_page(
+        self, model: Any, scope: Any, page_number: int, limit: int, condition: Any
+    ) -> Page:
+        """A page of the scope's tenant partition (tenant index), narrowed to its owner
+        when the scope names one."""
+        condition = _all_of(condition, model.owner == scope.owner if scope.owner else None)
+        return self._query_page(
+            model,
+            scope.tenant,
+            page_number,
+            limit,
+            filter_condition=condition,
+            index=model.tenant_index,
+        )
 
     @_translate_errors
     def upsert_message(
