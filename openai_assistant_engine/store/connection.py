@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import ipaddress
+import threading
 from urllib.parse import urlsplit
 
 from ..config import Settings
@@ -52,12 +52,23 @@ def store_for(settings: Settings) -> Store:
     return Store(connection_options(settings))
 
 
-@functools.lru_cache(maxsize=16)
-def _store_for_options(options: ConnectionOptions) -> Store:
-    return Store(options)
+# Stores by options, made under a lock: lru_cache would let 50 threads that miss at
+# once build 50 of them. Bounded like the lru_cache it replaces (oldest out first).
+_STORES_KEPT = 16
+_stores: dict[ConnectionOptions, Store] = {}
+_stores_lock = threading.Lock()
 
 
 def cached_store(settings: Settings) -> Store:
     """One Store per connection per process: SilvaEngine builds an engine per request,
-    and PynamoDB's connections (and their botocore sessions) are costly to rebuild."""
-    return _store_for_options(connection_options(settings))
+    and building the models again is wasted work (their connection is shared anyway)."""
+    options = connection_options(settings)
+    store = _stores.get(options)
+    if store is None:
+        with _stores_lock:
+            store = _stores.get(options)
+            if store is None:
+                if len(_stores) >= _STORES_KEPT:
+                    del _stores[next(iter(_stores))]
+                store = _stores[options] = Store(options)
+    return store

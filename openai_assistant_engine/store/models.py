@@ -51,6 +51,8 @@ class ConnectionOptions:
     max_retry_attempts: int = 3
     connect_timeout_seconds: int = 5
     read_timeout_seconds: int = 20
+    # One client serves every thread of the process: room for as many requests at once.
+    max_pool_connections: int = 50
 
 
 @dataclass(frozen=True)

@@ -7,18 +7,17 @@ to go on from, never items. Each count request evaluates at most as many items a
 left to skip, so however a filter thins them out it never skips past the page's start.
 Then the page itself is read from that key: O(limit) items whatever k is.
 
-PynamoDB has no public count-with-start-key call, so the counts go through a boto3
-client on the same connection settings, with PynamoDB's own condition serialisation.
+PynamoDB has no public count-with-start-key call, so the counts go straight to the
+botocore client of the store's connection (the one every table uses), with PynamoDB's own
+condition serialisation.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Any
 
+from pynamodb.connection import Connection
 from pynamodb.models import Model
-
-from .models import ConnectionOptions
 
 __all__ = ["END", "PageSeeker"]
 
@@ -27,25 +26,8 @@ END = object()
 
 
 class PageSeeker:
-    def __init__(self, options: ConnectionOptions) -> None:
-        self._options = options
-
-    @cached_property
-    def _client(self) -> Any:
-        import boto3
-
-        credentials = {}
-        if self._options.aws_access_key_id and self._options.aws_secret_access_key:
-            credentials = {
-                "aws_access_key_id": self._options.aws_access_key_id,
-                "aws_secret_access_key": self._options.aws_secret_access_key,
-            }
-        return boto3.session.Session().client(
-            "dynamodb",
-            region_name=self._options.region,
-            endpoint_url=self._options.host,
-            **credentials,
-        )
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
 
     def count(
         self,
@@ -113,7 +95,8 @@ class PageSeeker:
             request["ExpressionAttributeNames"] = names
         if values:
             request["ExpressionAttributeValues"] = values
-        operation = self._client.query if hash_key is not None else self._client.scan
+        client = self._connection.client
+        operation = client.query if hash_key is not None else client.scan
         return operation, request
 
 

@@ -40,6 +40,7 @@ from .large_values import LargeTexts
 from .message_order import conversation_time
 from .models import ConnectionOptions, StoreModels, build_models
 from .pagination import END, PageSeeker
+from .shared_connection import bind_models, shared_connection
 
 __all__ = ["Page", "Store", "utc_now"]
 
@@ -149,8 +150,11 @@ class Store:
 
     def __init__(self, options: ConnectionOptions) -> None:
         self.options = options
+        # Every table on the process's one connection (one botocore client) for options.
+        self.connection = shared_connection(options)
         self.models: StoreModels = build_models(options)
-        self._pages = PageSeeker(options)
+        bind_models(self.models.all(), self.connection)
+        self._pages = PageSeeker(self.connection)
         self._texts = LargeTexts(self.models.ValuePart)
 
     # ---------------------------------------------------------------- tables
