@@ -26,23 +26,28 @@ import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from .config import Settings
+from .edge import envelope
+from .edge.http import (
+    JSON_TYPE,
+    HttpRefusal,
+    answer_headers,
+    check_body_size,
+    check_post_content_type,
+    cors_headers,
+    get_payload_of_fields,
+    method_not_allowed,
+    response_media_type,
+)
+from .edge.payload import parse_body
 from .engine import OpenaiAssistantEngine
 from .errors import ConfigurationError, EngineError, UpstreamError
-from .request_json import UnreadableJson, parse_json_object
 
 __all__ = ["SECRET_ID_VARIABLE", "handler"]
 
 SECRET_ID_VARIABLE = "OPENAI_API_KEY_SECRET_ID"
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization, X-Api-Key",
-    "Access-Control-Max-Age": "600",
-}
-# Every answer is the state of a conversation at that moment: no cache may replay it.
-NO_STORE = {"Cache-Control": "no-store"}
 _logger = logging.getLogger(__name__)
 
 
@@ -116,7 +121,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     """Lambda handler for API Gateway v1/v2 proxy events and direct invocations."""
     if not isinstance(event, Mapping):
         message = "The event must be a JSON object with query, variables, operation_name."
-        return json.loads(_error(400, "BAD_REQUEST", message)[1])
+        return envelope.error_response(400, "BAD_REQUEST", message)
     if _is_proxy_event(event):
         return _handle_proxy(event)
     # Through JSON text and back: plain JSON values only, and secrets redacted.
@@ -141,42 +146,71 @@ def _method(event: Mapping[str, Any]) -> str:
 
 
 def _handle_proxy(event: Mapping[str, Any]) -> dict[str, Any]:
-    if _method(event) == "OPTIONS":
-        return {"statusCode": 204, "headers": {**CORS_HEADERS, **NO_STORE}, "body": ""}
+    """The same answers as ``oae serve`` gives (edge/http.py), in a proxy response."""
+    method = _method(event)
+    if method == "OPTIONS":
+        return _proxy_answer(204, "", None)
+    media_type: str | None = JSON_TYPE
     try:
-        payload = _read_body(event)
-    except _UnreadableBody as exc:
-        status, body = _error(400, "BAD_REQUEST", str(exc))
-    else:
-        status, body = _respond(payload, event)
-    return {
-        "statusCode": status,
-        "headers": {"Content-Type": "application/json", **CORS_HEADERS, **NO_STORE},
-        "body": body,
-        "isBase64Encoded": False,
-    }
+        payload = _read_payload(event, method)
+        media_type = response_media_type(_header(event, "accept"))
+    except HttpRefusal as refusal:
+        response = envelope.error_response(refusal.status, refusal.code, refusal.message)
+        return _proxy_answer(refusal.status, json.dumps(response), JSON_TYPE, refusal.allow)
+    except EngineError as exc:  # a body that is not a JSON object
+        return _proxy_answer(exc.status, json.dumps(envelope.engine_failure(exc)), JSON_TYPE)
+    status, body = _respond(payload, event)
+    return _proxy_answer(status, body, media_type)
 
 
-class _UnreadableBody(Exception):
-    pass
+def _proxy_answer(
+    status: int, body: str, media_type: str | None, allow: str = "POST"
+) -> dict[str, Any]:
+    headers = {**answer_headers(status, media_type, allow=allow), **cors_headers("*")}
+    return {"statusCode": status, "headers": headers, "body": body, "isBase64Encoded": False}
 
 
-def _read_body(event: Mapping[str, Any]) -> Mapping[str, Any]:
+def _read_payload(event: Mapping[str, Any], method: str) -> Mapping[str, Any]:
+    if method == "GET":
+        return get_payload_of_fields(_query_fields(event))
+    if method != "POST":
+        raise method_not_allowed(method)
+    check_post_content_type(_header(event, "content-type"))
     body = event.get("body")
-    if body is None or body == "":
-        return {}
     if isinstance(body, Mapping):  # some test tools hand the body over already parsed
         return body
-    raw: bytes | str = body
-    if event.get("isBase64Encoded"):
+    raw: bytes | str = body or ""
+    if event.get("isBase64Encoded") and raw:
         try:
-            raw = base64.b64decode(str(body), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise _UnreadableBody("The request body is marked base64 but is not.") from exc
+            raw = base64.b64decode(str(raw), validate=True)
+        except (binascii.Error, ValueError):
+            raise HttpRefusal(
+                400, "BAD_REQUEST", "The request body is marked base64 but is not."
+            ) from None
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+    check_body_size(size, _max_body_bytes())
+    return parse_body(raw)
+
+
+def _query_fields(event: Mapping[str, Any]) -> Mapping[str, list[str]]:
+    """The query string's fields: v2's raw string, v1's (multi-value) parameters."""
+    raw = event.get("rawQueryString")
+    if isinstance(raw, str):
+        return parse_qs(raw, keep_blank_values=True)
+    multi = event.get("multiValueQueryStringParameters")
+    if isinstance(multi, Mapping):
+        return {str(k): [str(v) for v in values or ()] for k, values in multi.items()}
+    single = event.get("queryStringParameters")
+    if isinstance(single, Mapping):
+        return {str(k): [str(v)] for k, v in single.items()}
+    return {}
+
+
+def _max_body_bytes() -> int:
     try:
-        return parse_json_object(raw)
-    except UnreadableJson as exc:
-        raise _UnreadableBody(str(exc)) from None
+        return _ENGINE.get().settings.max_body_bytes
+    except Exception:  # the engine cannot start: _respond reports why
+        return Settings.max_body_bytes
 
 
 # ---------------------------------------------------------------------------- engine calls
@@ -190,11 +224,11 @@ def _respond(payload: Mapping[str, Any], event: Mapping[str, Any] | None = None)
         engine = _ENGINE.get()
     except EngineError as exc:
         _logger.error("The engine could not be built: %s", exc.message)
-        return _error(exc.status, exc.code, exc.message)
+        return exc.status, json.dumps(envelope.engine_failure(exc))
     except Exception:
         _logger.exception("The engine could not be built")
         message = "Internal server error: the engine could not start; the function log has details."
-        return _error(500, "INTERNAL_ERROR", message)
+        return 500, json.dumps(envelope.error_response(500, "INTERNAL_ERROR", message))
     if event is None:
         response = engine.execute(payload)
     else:
@@ -204,9 +238,10 @@ def _respond(payload: Mapping[str, Any], event: Mapping[str, Any] | None = None)
                 request_context=_request_context(event),
             )
         except EngineError as exc:
-            return _error(exc.status, exc.code, exc.message)
-        response = engine.execute(payload, caller=caller)
-    return int(response.get("status_code", 500)), engine.to_json(response)
+            response = envelope.engine_failure(exc)
+        else:
+            response = engine.execute(payload, caller=caller)
+    return int(response.get("status_code", 500)), engine.render(response)
 
 
 def _header(event: Mapping[str, Any], name: str) -> str | None:
@@ -217,9 +252,3 @@ def _header(event: Mapping[str, Any], name: str) -> str | None:
         if str(key).lower() == name:
             return str(value)
     return None
-
-
-def _error(status: int, code: str, message: str) -> tuple[int, str]:
-    """The contract's error shape, made here when there is no engine to make it."""
-    errors = [{"message": message, "extensions": {"code": code}}]
-    return status, json.dumps({"errors": errors, "status_code": status})

@@ -15,9 +15,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .edge.log_redaction import redact_secrets_in_logs
 from .errors import ConfigurationError
 from .identity.api_keys import ApiKeyEntry, parse_api_keys
-from .log_redaction import redact_secrets_in_logs
 
 __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
 

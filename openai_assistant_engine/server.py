@@ -5,7 +5,8 @@ Standard library only (``http.server``): a development server needs no framework
 * ``POST /graphql``: a JSON body ``{query, variables, operationName | operation_name}``
   (``Content-Type: application/json``); ``GET /graphql?query=...`` for queries. The HTTP
   status is the engine's ``status_code``; the answer is ``application/json`` or
-  ``application/graphql-response+json`` as the ``Accept`` header asks (graphql_http.py).
+  ``application/graphql-response+json`` as the ``Accept`` header asks. The rules are
+  ``edge/http.py``'s, shared with the Lambda handler; so are the answers to bad input.
 * ``GET /``: the page (``static/index.html``) and ``GET /static/<name>`` its assets.
 * ``GET /spec.graphql``: the contract document, to prefill the page.
 * ``GET /examples.json``: example variables per operation (the seeded demo assistant).
@@ -14,8 +15,8 @@ Standard library only (``http.server``): a development server needs no framework
 One log line per request: method, path, operation name, status, milliseconds. Never the
 variables or the body: they may hold anything; the path and name are escaped to one line.
 
-Bodies are read by ``http_body`` (exactly, or refused and the connection closed), JSON by
-``request_json``; ``http_connections`` caps connections and times idle ones out
+Bodies are read by ``edge.http_body`` (exactly, or refused and the connection closed),
+JSON by ``edge.payload``; ``http_connections`` caps connections and times idle ones out
 (settings ``http_max_connections``, ``http_idle_timeout_seconds``). Headers and body go
 out in one write, with ``TCP_NODELAY``: a kept-alive connection pays no Nagle delay.
 
@@ -42,18 +43,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .contract import contract_document
-from .engine import OpenaiAssistantEngine
-from .errors import EngineError
-from .graphql_http import (
+from .edge import envelope
+from .edge.http import (
+    JSON_TYPE,
     HttpRefusal,
+    answer_headers,
     check_post_content_type,
+    cors_headers,
     get_payload,
+    method_not_allowed,
     response_media_type,
 )
-from .http_body import BodyError, read_body
+from .edge.http_body import BodyError, read_body
+from .edge.log_text import single_line
+from .edge.payload import operation_name_of, parse_body
+from .engine import OpenaiAssistantEngine
+from .errors import EngineError
 from .http_connections import BoundedHTTPServer
-from .log_text import single_line
-from .request_json import UnreadableJson, parse_json_object
 
 __all__ = ["GraphQLServer", "contract_document"]
 
@@ -65,11 +71,6 @@ _CONTENT_TYPES = {
     "svg": "image/svg+xml",
     "graphql": "application/graphql; charset=utf-8",
     "json": "application/json",
-}
-_CORS = {
-    "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization",
-    "Access-Control-Max-Age": "600",
 }
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _logger = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # TCP_NODELAY: small answers leave at once
     wbufsize = 64 * 1024  # headers and body leave in one send (flushed after each request)
-    _allow: str | None = None  # an Allow header for the next answer (405s)
+    _allow = "POST"  # the Allow header of the next answer, if it is a 405
 
     def setup(self) -> None:
         self.timeout = self.server.idle_timeout  # applied to the socket by setup()
@@ -220,12 +221,22 @@ class _Handler(BaseHTTPRequestHandler):
         except BodyError as exc:
             self.close_connection = True  # what is left unread would be the next request
             hint = " (the max_body_bytes setting)" if exc.status == 413 else ""
-            self._send_error(exc.status, "BAD_REQUEST", exc.message + hint)
+            self._send_error(exc.status, "BAD_REQUEST", exc.message.rstrip(".") + hint + ".")
             return
-        except UnreadableJson as exc:
-            self._send_error(400, "BAD_REQUEST", str(exc))
+        except EngineError as exc:  # a body that is not a JSON object
+            self._send_error(exc.status, exc.code, exc.message)
             return
         self._execute(payload)
+
+    def _method_not_allowed(self) -> None:
+        self._started = time.perf_counter()
+        self._operation = "-"
+        if self._refused():
+            return
+        if self._discard_body():
+            self._refuse(method_not_allowed(self.command))
+
+    do_PUT = do_DELETE = do_PATCH = _method_not_allowed
 
     def _execute(self, payload: Mapping[str, Any]) -> None:
         try:
@@ -233,7 +244,7 @@ class _Handler(BaseHTTPRequestHandler):
         except HttpRefusal as refusal:
             self._refuse(refusal)
             return
-        name = payload.get("operationName") or payload.get("operation_name")
+        name = operation_name_of(payload)
         self._operation = name if isinstance(name, str) and name else "-"
         engine = self.server.app.engine
         try:
@@ -243,7 +254,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         response = engine.execute(payload, caller=caller)
         status = int(response.get("status_code", 500))
-        self._send(status, engine.to_json(response).encode(), f"{media_type}; charset=utf-8")
+        self._send(status, engine.render(response).encode(), media_type)
 
     def do_OPTIONS(self) -> None:
         self._started = time.perf_counter()
@@ -280,10 +291,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ helpers
     def _read_payload(self) -> Mapping[str, Any]:
-        raw = read_body(self.headers, self.rfile, self.server.app.max_body_bytes)
-        if not raw.strip():
-            raise UnreadableJson("The request body is empty: send JSON with a GraphQL query.")
-        return parse_json_object(raw)
+        return parse_body(read_body(self.headers, self.rfile, self.server.app.max_body_bytes))
 
     def _discard_body(self) -> bool:
         """Read and drop a body nobody needs; False (answered, closing) if it is unreadable."""
@@ -307,36 +315,31 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, body, _CONTENT_TYPES[match.group(1)])
 
     def _send_json(self, status: int, value: Any) -> None:
-        self._send(status, json.dumps(value).encode(), _CONTENT_TYPES["json"])
+        self._send(status, json.dumps(value).encode(), JSON_TYPE)
 
     def _send_error(self, status: int, code: str, message: str) -> None:
-        errors = [{"message": message, "extensions": {"code": code}}]
-        self._send_json(status, {"errors": errors, "status_code": status})
+        self._send_json(status, envelope.error_response(status, code, message))
 
     def _refuse(self, refusal: HttpRefusal) -> None:
-        if refusal.status == 405:
-            self._allow = "POST"  # the method a refused mutation must use
+        self._allow = refusal.allow
         self._send_error(refusal.status, refusal.code, refusal.message)
 
-    def _send(self, status: int, body: bytes, content_type: str | None) -> None:
+    def _send(self, status: int, body: bytes, media_type: str | None) -> None:
+        """``media_type``: a JSON type (edge/http.py's headers) or a static file's type."""
         self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        if self._allow:
-            self.send_header("Allow", self._allow)
-            self._allow = None
+        if media_type in (None, JSON_TYPE) or media_type.endswith("+json"):
+            headers = answer_headers(status, media_type, allow=self._allow)
+        else:
+            headers = {"Content-Type": media_type, "Cache-Control": "no-store"}
+        self._allow = "POST"
+        headers["Content-Length"] = str(len(body))
         if self.close_connection:
-            self.send_header("Connection", "close")
+            headers["Connection"] = "close"
         origin = (self.headers.get("Origin") or "").rstrip("/")
         if origin and origin in self.server.app.cors_origins:
-            self.send_header("Access-Control-Allow-Origin", origin)
-            self.send_header("Vary", "Origin")
-            for name, value in _CORS.items():
-                self.send_header(name, value)
-        if status == 401:
-            self.send_header("WWW-Authenticate", "Bearer")
+            headers.update(cors_headers(origin))
+        for name, value in headers.items():
+            self.send_header(name, value)
         self.end_headers()
         # Logged before the body goes out, so the line exists once the client has its answer.
         elapsed_ms = (time.perf_counter() - self._started) * 1000

@@ -73,7 +73,7 @@ def assert_cors(response: dict[str, Any]) -> None:
 def test_ping_through_api_gateway_events(event_name: str, lambda_env: None) -> None:
     response = aws_lambda.handler(load_event(event_name), None)
     assert response["statusCode"] == 200
-    assert response["headers"]["Content-Type"] == "application/json"
+    assert response["headers"]["Content-Type"] == "application/json; charset=utf-8"
     assert_cors(response)
     assert body_of(response)["data"]["ping"].startswith("pong")
 

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from openai_assistant_engine import OpenaiAssistantEngine
-from openai_assistant_engine.graphql_http import response_media_type
+from openai_assistant_engine.edge.http import response_media_type
 from openai_assistant_engine.server import GraphQLServer
 
 NEWER = "application/graphql-response+json"

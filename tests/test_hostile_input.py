@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from openai_assistant_engine import aws_lambda
-from openai_assistant_engine.document_cache import (
+from openai_assistant_engine.edge.document_cache import (
     MAX_DEFINITIONS,
     MAX_OPERATIONS,
     MAX_TOKENS,

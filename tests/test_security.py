@@ -18,10 +18,10 @@ from openai import OpenAI
 from openai_assistant_engine import OpenaiAssistantEngine, contract_document, create_tables
 from openai_assistant_engine.backends.base import ToolCall
 from openai_assistant_engine.config import Settings
-from openai_assistant_engine.document_cache import MAX_TOKENS
-from openai_assistant_engine.engine import MAX_QUERY_LENGTH
+from openai_assistant_engine.edge.document_cache import MAX_TOKENS
+from openai_assistant_engine.edge.log_redaction import REDACTED, redact_secrets_in_logs
+from openai_assistant_engine.edge.payload import MAX_QUERY_LENGTH
 from openai_assistant_engine.errors import ConfigurationError
-from openai_assistant_engine.log_redaction import REDACTED, redact_secrets_in_logs
 from openai_assistant_engine.sandbox import SandboxServer
 from openai_assistant_engine.schema import build_schema
 from openai_assistant_engine.schema.limits import (

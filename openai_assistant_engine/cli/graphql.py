@@ -134,8 +134,9 @@ def fetch(
     payload = {"query": spec.document, "operationName": operation, "variables": variables}
     if echo is not None:
         echo.request(operation, variables)
-    # Through to_json, as a client would get it: secrets redacted, dates as text.
-    response = json.loads(engine.to_json(engine.execute(payload)))
+    # As text and back, as a client would get it (edge/envelope.py): secrets redacted,
+    # dates as text, a value JSON cannot write answered as a 500.
+    response = json.loads(engine.open_assistant_graphql(**payload))
     if echo is not None:
         echo.response(response)
     if "errors" in response:
