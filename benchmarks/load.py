@@ -1,18 +1,22 @@
-"""Throughput of `oae serve --sandbox` under concurrent conversations on loopback.
+"""Throughput of `oae serve` under concurrent conversations on loopback.
 
-Starts the server as a child process (embedded DynamoDB, sandbox model), runs
+Starts moto's DynamoDB server, the sandbox model and `oae serve` as three processes (so
+the server's figures are not the other two's GIL), warms the server up with a few
+conversations, then runs
 ``--conversations`` clients at once, each doing ``--turns`` turns (askOpenAi, currentRun
 until the run ends, lastMessage; every turn makes one function call), then checks that
 every message, run usage and tool call was recorded. Bounded in count and time: it stops
-by itself after the turns or ``--max-seconds``, whichever comes first.
+by itself after the turns or ``--max-seconds``, whichever comes first. Prints requests/s
+and latencies, of all requests and of currentRun alone.
 
-    .venv/bin/python benchmarks/load.py [--conversations 50] [--turns 3]
+    .venv/bin/python benchmarks/load.py [--conversations 50] [--turns 3] [--port 18203]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,6 +38,7 @@ class Load:
         self.deadline = deadline
         self.document = SPEC.read_text()
         self.latencies: list[float] = []
+        self.current_run: list[float] = []  # currentRun's latencies alone
         self.errors: list[str] = []
         self.runs: list[tuple[str, str]] = []  # (thread_id, run_id)
         self.lock = threading.Lock()
@@ -55,7 +60,10 @@ class Load:
             raise
         finally:
             with self.lock:
-                self.latencies.append(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self.latencies.append(elapsed)
+                if operation == "getCurrentRun":
+                    self.current_run.append(elapsed)
         if payload.get("errors"):
             with self.lock:
                 self.errors.append(f"{operation}: {payload['errors'][0]['message']}")
@@ -99,18 +107,112 @@ class Load:
             return  # counted in errors
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "openai_assistant_engine.cli", "serve", "--sandbox", "--port", "0"],
+TOOL_MODULE = "openai_assistant_engine.examples.weather_tools"
+
+
+def start_services(port: int) -> tuple[list[subprocess.Popen], str]:
+    """moto, the sandbox and `oae serve` (on ``port``, ``port + 1`` and a free port)."""
+    bin_dir = Path(sys.executable).parent
+    moto = subprocess.Popen(
+        [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "openai_assistant_engine.sandbox", "--port", str(port + 1)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    processes = [moto, sandbox]
+    sandbox_url = sandbox.stdout.readline().strip()
+    setting = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "bench",
+        "aws_secret_access_key": "bench",
+        "dynamodb_endpoint": f"http://127.0.0.1:{port}",
+        "table_prefix": "load-",
+        "openai_api_key": "sk-sandbox",
+        "openai_base_url": sandbox_url,
+        "function_module_allowlist": TOOL_MODULE,
+    }
+    _wait_for(f"http://127.0.0.1:{port}/moto-api/")
+    from openai_assistant_engine import create_tables
+
+    create_tables(**setting)
+    environment = {**os.environ, **{name.upper(): value for name, value in setting.items()}}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "openai_assistant_engine.cli", "serve", "--port", "0"],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    processes.append(server)
     for line in server.stdout:
         if line.startswith("Serving "):
-            return server, line.split()[1]
+            return processes, line.split()[1]
     raise RuntimeError("the server did not start")
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def register_assistant(url: str) -> dict:
+    """A Responses-backend assistant with the weather tool, made over GraphQL."""
+    keys = {"assistantType": "load", "assistantId": "asst_load"}
+    function = {
+        "module_name": TOOL_MODULE,
+        "class_name": "WeatherTools",
+        "function_name": "get_weather",
+        "configuration": {},
+    }
+    body = json.dumps(
+        {
+            "query": """mutation($t: String!, $i: String!, $f: [JSON]!, $c: JSON) {
+                insertUpdateAssistant(assistantType: $t, assistantId: $i, assistantName: "Load",
+                  functions: $f, updatedBy: "load", configuration: $c)
+                  { assistant { assistantId } } }""",
+            "variables": {
+                "t": keys["assistantType"],
+                "i": keys["assistantId"],
+                "f": [function],
+                "c": {"model": "gpt-sandbox"},
+            },
+        }
+    ).encode()
+    request = urllib.request.Request(f"{url}/graphql", body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        assert "errors" not in json.loads(answer.read())
+    return keys
+
+
+def run_conversations(load: Load, conversations: int, turns: int) -> float:
+    workers = [
+        threading.Thread(target=load.conversation, args=(turns,)) for _ in range(conversations)
+    ]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return time.perf_counter() - started
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))] if ordered else 0.0
 
 
 def verify(load: Load) -> dict[str, int]:
@@ -149,39 +251,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=5, help="conversations of one turn first")
     parser.add_argument("--max-seconds", type=float, default=300)
+    parser.add_argument("--port", type=int, default=18203, help="moto's; the sandbox's is +1")
     args = parser.parse_args()
-    server, url = start_server()
+    processes, url = start_services(args.port)
     try:
-        with urllib.request.urlopen(f"{url}/examples.json", timeout=30) as answer:
-            assistant = json.loads(answer.read())
+        assistant = register_assistant(url)
+        warm = Load(url, assistant, time.monotonic() + args.max_seconds)
+        run_conversations(warm, args.warmup, 1)
         load = Load(url, assistant, time.monotonic() + args.max_seconds)
-        workers = [
-            threading.Thread(target=load.conversation, args=(args.turns,))
-            for _ in range(args.conversations)
-        ]
-        started = time.perf_counter()
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        elapsed = time.perf_counter() - started
-        latencies = sorted(load.latencies)
+        elapsed = run_conversations(load, args.conversations, args.turns)
         missing = verify(load)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
+    latencies = load.latencies
     print(f"conversations {args.conversations}, turns each {args.turns}, {elapsed:.1f} s")
     print(f"{'requests':<24} {len(latencies):>10}")
     print(f"{'requests/s':<24} {len(latencies) / elapsed:>10.1f}")
     print(f"{'p50 ms':<24} {statistics.median(latencies) * 1000:>10.1f}")
-    print(f"{'p99 ms':<24} {p99 * 1000:>10.1f}")
-    print(f"{'errors':<24} {len(load.errors):>10}")
+    print(f"{'p99 ms':<24} {percentile(latencies, 0.99) * 1000:>10.1f}")
+    print(f"{'currentRun p50 ms':<24} {percentile(load.current_run, 0.5) * 1000:>10.1f}")
+    print(f"{'currentRun p99 ms':<24} {percentile(load.current_run, 0.99) * 1000:>10.1f}")
+    print(f"{'errors':<24} {len(load.errors) + len(warm.errors):>10}")
     print(f"{'turns completed':<24} {len(load.runs):>10}")
     for what, count in missing.items():
         print(f"{'missing ' + what:<24} {count:>10}")
-    for error in load.errors[:5]:
+    for error in (warm.errors + load.errors)[:5]:
         print("  error:", error)
 
 

@@ -3,7 +3,9 @@
 Takes API Gateway REST (v1) and HTTP API (v2) proxy events, whose body may be base64,
 and direct invocations ``{"query", "variables", "operation_name"}``. A proxy event gets a
 proxy response (``statusCode`` = the engine's ``status_code``, CORS headers on every
-answer); a direct invocation gets the response dict itself.
+answer) under the rules of ``edge/http.py``, as ``oae serve`` answers: 415 for a POST
+that is not JSON, GET for queries (405 for a mutation), ``Accept`` negotiated (406), a
+body over ``max_body_bytes`` a 413. A direct invocation gets the response dict itself.
 
 Settings come from the function's environment. The OpenAI key may instead live in AWS
 Secrets Manager: set ``OPENAI_API_KEY_SECRET_ID`` to the secret's ARN or name and the key
