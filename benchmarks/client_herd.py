@@ -7,12 +7,14 @@ the same moto server (a process of its own, so its CPU is not counted):
   per model, each building its botocore session and client lazily in whichever thread
   asks first, without a lock (the store before issue 10);
 * ``shared``: the engine's ``Store``: one ``SharedConnection`` for every table, its
-  client built once under a lock.
+  client built once under a lock;
+* ``engine``: SilvaEngine's way, through the whole request path: each thread builds an
+  ``OpenaiAssistantEngine`` and sends six ``assistant`` queries (a GetItem each).
 
 Each of ``--threads`` threads, released together, reads one missing item of each table
-(6 GetItem requests). Clients are counted in a separate pass of each variant with a
-profile hook on ``botocore.session.Session.create_client`` (it slows the pass, so the
-timed pass runs without it); nothing is patched.
+(6 GetItem requests; ``engine``: of the assistants table). Clients are counted in a
+separate pass of each variant with a profile hook on botocore's ``Session.create_client``
+(it slows the pass, so the timed pass runs without it); nothing is patched.
 
     .venv/bin/python benchmarks/client_herd.py [--threads 50] [--runs 3] [--port 18201]
 """
@@ -55,7 +57,7 @@ def child(variant: str, threads: int, port: int, count: bool) -> None:
 
     if variant == "shared":
         models = Store(options(port)).models.all()
-    else:
+    elif variant == "pynamodb":
         models = build_models(options(port)).all()
     built = []
     if count:
@@ -75,6 +77,9 @@ def child(variant: str, threads: int, port: int, count: bool) -> None:
 
     def first_requests() -> None:
         barrier.wait()
+        if variant == "engine":
+            engine_requests()
+            return
         for model in models:
             ranged = any(a.is_range_key for a in model.get_attributes().values())
             keys = ("x", 1) if ranged else ("x",)
@@ -84,6 +89,25 @@ def child(variant: str, threads: int, port: int, count: bool) -> None:
                 pass
             except BaseException as exc:
                 failures.append(exc)
+
+    def engine_requests() -> None:
+        from openai_assistant_engine import OpenaiAssistantEngine
+
+        opts = options(port)
+        engine = OpenaiAssistantEngine(
+            None,
+            region_name=opts.region,
+            dynamodb_endpoint=opts.host,
+            aws_access_key_id=opts.aws_access_key_id,
+            aws_secret_access_key=opts.aws_secret_access_key,
+            table_prefix=opts.table_prefix,
+        )
+        for _ in range(6):
+            answer = engine.execute(
+                {"query": '{ assistant(assistantType: "x", assistantId: "y") { assistantId } }'}
+            )
+            if answer["status_code"] != 404:
+                failures.append(RuntimeError(str(answer)))
 
     workers = [threading.Thread(target=first_requests) for _ in range(threads)]
     for worker in workers:
@@ -127,7 +151,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--port", type=int, default=18201)
-    parser.add_argument("--child", choices=("pynamodb", "shared"))
+    parser.add_argument("--child", choices=("pynamodb", "shared", "engine"))
     parser.add_argument("--count", action="store_true")
     args = parser.parse_args()
     if args.child:
@@ -139,7 +163,7 @@ def main() -> None:
         from openai_assistant_engine.store import Store
 
         Store(options(args.port)).create_tables()
-        variants = ("pynamodb", "shared")
+        variants = ("pynamodb", "shared", "engine")
         clients = {v: run_child(v, args.threads, args.port, count=True) for v in variants}
         timed: dict[str, list[dict]] = {v: [] for v in variants}
         for _ in range(args.runs):  # interleaved, so drift hits both alike

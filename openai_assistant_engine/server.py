@@ -70,7 +70,6 @@ _CONTENT_TYPES = {
     "css": "text/css; charset=utf-8",
     "svg": "image/svg+xml",
     "graphql": "application/graphql; charset=utf-8",
-    "json": "application/json",
 }
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 _logger = logging.getLogger(__name__)
