@@ -15,13 +15,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from .backends import BACKEND_NAMES
 from .edge.log_redaction import redact_secrets_in_logs
 from .errors import ConfigurationError
 from .identity.api_keys import ApiKeyEntry, parse_api_keys
 
 __all__ = ["BACKENDS", "RUN_DRIVERS", "Settings"]
 
-BACKENDS = ("assistants", "responses")
+# Where the names come from: backends/ owns them.
+BACKENDS = BACKEND_NAMES
 RUN_DRIVERS = ("auto", "stream", "poll")
 _MIN_SECRET_LENGTH = 12
 _FLOAT_SETTINGS = frozenset(

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
-from functools import cached_property
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import GraphQLError, execute
@@ -25,6 +24,7 @@ from .identity import Access, Caller
 from .identity.authenticate import Authenticator, authenticator_for
 from .schema import build_schema, operation_names
 from .schema.limits import limit_rules
+from .services import Services, services_for
 
 __all__ = ["OpenaiAssistantEngine", "deploy"]
 
@@ -84,28 +84,59 @@ class RequestContext:
 
 
 class OpenaiAssistantEngine:
-    """SilvaEngine-style handler: ``OpenaiAssistantEngine(logger, **setting)``."""
+    """SilvaEngine-style handler: ``OpenaiAssistantEngine(logger, **setting)``.
 
-    def __init__(self, logger: logging.Logger | None = None, **setting: Any) -> None:
+    ``openai_client`` (an ``openai.OpenAI``) carries all OpenAI traffic and ``store`` (a
+    :class:`~openai_assistant_engine.store.Store`) all records, when given; otherwise
+    they come from the settings, shared by every engine of the process with the same
+    settings (services.py).
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | None = None,
+        *,
+        openai_client: Any = None,
+        store: Any = None,
+        **setting: Any,
+    ) -> None:
         self.logger = logger or logging.getLogger(__name__)
         self.settings = Settings.load(setting)
+        if openai_client is None and store is None:
+            self.services = services_for(self.settings)
+        else:
+            self.services = Services(self.settings, openai_client=openai_client, store=store)
+        self._conversation: Any = None
         _announce_identity(self.settings, self.logger)
 
     @property
     def authenticator(self) -> Authenticator:
         return authenticator_for(self.settings)
 
-    @cached_property
+    @property
     def store(self) -> Any:
-        from .store.connection import cached_store
+        return self.services.store
 
-        return cached_store(self.settings)
-
-    @cached_property
+    @property
     def conversation(self) -> Any:
-        from .conversation import Conversation
+        # Not a cached_property (a class-wide lock on Python 3.10/3.11); an engine serves
+        # one request at a time, or builds an equal Conversation twice at worst.
+        if self._conversation is None:
+            from .conversation import Conversation
 
-        return Conversation(settings=self.settings, store=self.store, logger=self.logger)
+            self._conversation = Conversation(self.services, self.logger)
+        return self._conversation
+
+    def subscribe(
+        self, thread_id: str, run_id: str, after: int = 0, *, idle_timeout: float | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The events of a run this process drives, as dicts (``seq``, ``type`` and the
+        event's data; see conversation/events.py): those after ``after`` first, then each
+        as it happens, until the run's last event (or ``idle_timeout`` seconds of none)."""
+        for event in self.conversation.subscribe(
+            thread_id, run_id, after, idle_timeout=idle_timeout
+        ):
+            yield event.as_dict()
 
     # ------------------------------------------------------------------ entry points
     def open_assistant_graphql(self, **params: Any) -> str:

@@ -144,6 +144,14 @@ class ToolCallLedger(Protocol):
     def record(self, *, run_id: str, thread_id: str, outcome: ToolOutcome) -> None: ...
 
 
+class ToolObserver(Protocol):
+    """Told, on the runner's own thread, when a call this runner won starts and ends."""
+
+    def started(self, call: ToolCall) -> None: ...
+
+    def finished(self, outcome: ToolOutcome) -> None: ...
+
+
 class InMemoryToolCallLedger:
     """A thread-safe ledger in memory: for tests and single-process use."""
 
@@ -248,6 +256,7 @@ class ToolRunner:
         run_id: str,
         thread_id: str,
         ledger: ToolCallLedger,
+        observer: ToolObserver | None = None,
     ) -> list[ToolOutcome] | None:
         """Run ``calls`` concurrently; outcomes in the order of ``calls``.
 
@@ -270,6 +279,8 @@ class ToolRunner:
             outcome = job.outcome
             assert outcome is not None
             outcomes[job.call.id] = outcome
+            if observer is not None:
+                observer.finished(outcome)
             try:
                 ledger.record(run_id=run_id, thread_id=thread_id, outcome=outcome)
             except Exception:
@@ -301,6 +312,8 @@ class ToolRunner:
                         self._slots.release()
                         raise
                     if claim.won:
+                        if observer is not None:
+                            observer.started(call)
                         job = _Job(call, self._slots, wake)
                         running.append(job)
                         job.start(self._timeout, lambda j=job: self._work(j, functions, defaults))

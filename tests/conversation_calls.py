@@ -42,11 +42,12 @@ class Chat:
         settings: Mapping[str, Any],
         assistant_type: str,
         assistant_id: str,
+        engine: OpenaiAssistantEngine | None = None,
     ) -> None:
         self.document = document
         self.logger = logger
         self.settings = dict(settings)
-        self.engine = OpenaiAssistantEngine(logger, **self.settings)
+        self.engine = engine or OpenaiAssistantEngine(logger, **self.settings)
         self.assistant_type = assistant_type
         self.assistant_id = assistant_id
 

@@ -54,7 +54,15 @@ def count_dynamodb_calls(store: Any) -> Iterator[Counter[str]]:
     def watch(event_name: str, **_kwargs: Any) -> None:
         calls[event_name.rsplit(".", 1)[-1]] += 1
 
-    clients = [model._get_connection().connection.client for model in store.models.all()]
+    # The tables share one client (store/shared_connection.py): watch each client once.
+    clients = list(
+        {
+            id(client): client
+            for client in (
+                model._get_connection().connection.client for model in store.models.all()
+            )
+        }.values()
+    )
     for client in clients:
         client.meta.events.register("before-call.dynamodb", watch)
     try:

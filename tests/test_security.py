@@ -439,7 +439,7 @@ def test_no_setting_value_reaches_a_response_or_a_log_line(
     sandbox.inject_errors(500, count=5)
     assert send("getLiveMessages", threadId=ids["thread_id"])["status_code"] == 502
     sandbox.inject_errors(401, count=1)
-    assert send("getLastMessage", threadId=ids["thread_id"], role="user")["status_code"] == 502
+    assert send("getLiveMessages", threadId=ids["thread_id"], roles=["user"])["status_code"] == 502
     # Requests that fail before anything runs.
     assert send("getAssistant", assistantType="none", assistantId="none")["status_code"] == 404
     assert send("getAssistantList", limit="x")["status_code"] == 400

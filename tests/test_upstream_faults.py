@@ -144,10 +144,10 @@ def test_assistants_shutdown_says_to_switch_to_the_responses_backend(make_chat, 
     error = _single_error(chat.ask_response("After the shutdown"), 502)
     assert "openai_backend=responses" in error["message"]
     assert error["extensions"]["code"] == "UPSTREAM_ERROR"
-    # Reading an old Assistants thread says the same.
-    old = _single_error(
-        chat.send("getLastMessage", threadId=asked["threadId"], role="assistant"), 502
-    )
+    # The old thread's recorded reply is still read (from DynamoDB); asking the shut
+    # Assistants API for its live messages says the same as the ask.
+    assert chat.last_message(asked["threadId"])["message"] == "Echo: Before the shutdown"
+    old = _single_error(chat.send("getLiveMessages", threadId=asked["threadId"]), 502)
     assert "openai_backend=responses" in old["message"]
 
     # Following the advice works while the Assistants API stays off.

@@ -7,15 +7,23 @@ to switch ``openai_backend`` to ``responses``.
 
 from __future__ import annotations
 
-import functools
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import EngineError
-from .base import AskTrace, Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from ..errors import EngineError, UpstreamError
+from .base import (
+    AskTrace,
+    Message,
+    RunState,
+    StreamEvent,
+    ToolCall,
+    ToolOutput,
+    TurnOptions,
+    Usage,
+)
 from .openai_errors import openai_errors
 
 __all__ = ["AssistantsBackend"]
@@ -97,10 +105,19 @@ def _run_state(run: Any, user_message: Message | None = None) -> RunState:
 class AssistantsBackend:
     name = "assistants"
     refuses_repeated_outputs = True
-    lists_runs = True
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    def check_options(self, options: TurnOptions) -> None:
+        """The OpenAI assistant named by ``assistant_id`` holds the model and the tools."""
+
+    def lost_start(self, thread_id: str, run: RunState, *, streamed: bool) -> tuple[bool, str]:
+        # A thread's runs can be listed: the repeated ask finds this one (trace_ask).
+        return False, (
+            f"Run {run.id!r} has started on OpenAI but could not be recorded: repeat "
+            "askOpenAi to pick it up."
+        )
 
     @property
     def _threads(self) -> Any:
@@ -204,27 +221,15 @@ class AssistantsBackend:
         return [m for m in messages if not roles or m.role in roles]
 
     # ------------------------------------------------------------------ streaming
-    def stream_turn(
-        self,
-        thread_id: str,
-        text: str,
-        options: TurnOptions,
-        on_started: Callable[[RunState], None],
-    ) -> RunState:
-        handler = _new_handler(lambda run: on_started(_run_state(run, self._user_message_of(run))))
-        with (
-            _quiet_deprecation(),
-            openai_errors(self.name, "Streaming the run"),
-            self._threads.runs.stream(
+    def stream_turn(self, thread_id: str, text: str, options: TurnOptions) -> Iterator[StreamEvent]:
+        with _quiet_deprecation():
+            opened = self._threads.runs.stream(
                 thread_id=thread_id,
                 assistant_id=options.assistant_id,
-                event_handler=handler,
                 **_user_input(text, None),
                 **_run_overrides(options),
-            ) as stream,
-        ):
-            stream.until_done()
-        return _run_state(handler.final_run())
+            )
+        yield from self._follow(opened, "Streaming the run", announce=True)
 
     def stream_tool_outputs(
         self,
@@ -233,21 +238,33 @@ class AssistantsBackend:
         outputs: list[ToolOutput],
         options: TurnOptions,
         progress: dict[str, Any],
-    ) -> RunState:
-        # A handler cannot be reused across streams: each submission gets a new one.
-        handler = _new_handler(None)
-        with (
-            _quiet_deprecation(),
-            openai_errors(self.name, "Streaming tool outputs"),
-            self._threads.runs.submit_tool_outputs_stream(
-                run_id=run_id,
-                thread_id=thread_id,
-                tool_outputs=_outputs(outputs),
-                event_handler=handler,
-            ) as stream,
-        ):
-            stream.until_done()
-        return _run_state(handler.final_run())
+    ) -> Iterator[StreamEvent]:
+        # Each submission opens a stream (and an event handler) of its own.
+        with _quiet_deprecation():
+            opened = self._threads.runs.submit_tool_outputs_stream(
+                run_id=run_id, thread_id=thread_id, tool_outputs=_outputs(outputs)
+            )
+        yield from self._follow(opened, "Streaming tool outputs", announce=False)
+
+    def _follow(self, opened: Any, action: str, *, announce: bool) -> Iterator[StreamEvent]:
+        last_run: Any = None
+        with _quiet_deprecation(), openai_errors(self.name, action), opened as stream:
+            for event in stream:
+                kind = event.event
+                if kind == "thread.message.delta":
+                    for part in event.data.delta.content or ():
+                        text = getattr(getattr(part, "text", None), "value", None)
+                        if text:
+                            yield StreamEvent("text", text=text)
+                elif kind.startswith("thread.run.") and not kind.startswith("thread.run.step"):
+                    last_run = event.data
+                    if announce and kind == "thread.run.created":
+                        announce = False
+                        first = _run_state(last_run, self._user_message_of(last_run))
+                        yield StreamEvent("started", state=first)
+        if last_run is None or last_run.status in ("queued", "in_progress"):
+            raise UpstreamError(f"{action}: the stream ended before the run stopped.")
+        yield StreamEvent("stopped", state=_run_state(last_run))
 
 
 def _outputs(outputs: list[ToolOutput]) -> list[dict[str, str]]:
@@ -271,36 +288,3 @@ def _run_overrides(options: TurnOptions) -> dict[str, Any]:
         if name in options.parameters:
             overrides[name] = options.parameters[name]
     return overrides
-
-
-@functools.cache
-def _handler_class() -> type:
-    from openai import AssistantEventHandler
-
-    class RunEvents(AssistantEventHandler):
-        """Tells the caller the run id as soon as the run exists; keeps the last run seen."""
-
-        def __init__(self, on_created: Callable[[Any], None] | None) -> None:
-            super().__init__()
-            self._on_created = on_created
-            self._last_run: Any = None
-
-        def on_event(self, event: Any) -> None:
-            # current_run is updated only after this hook: read the event's own data.
-            if event.event.startswith("thread.run.") and not event.event.startswith(
-                "thread.run.step"
-            ):
-                self._last_run = event.data
-                if self._on_created is not None and event.event == "thread.run.created":
-                    callback, self._on_created = self._on_created, None
-                    callback(event.data)
-
-        def final_run(self) -> Any:
-            return self._last_run or self.current_run
-
-    return RunEvents
-
-
-def _new_handler(on_created: Callable[[Any], None] | None) -> Any:
-    # Built on first use: importing the SDK's streaming helpers costs ~0.3 s.
-    return _handler_class()(on_created)

@@ -6,7 +6,7 @@ the same whether the Assistants API or the Responses + Conversations APIs answer
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -17,7 +17,7 @@ __all__ = [
     "Backend",
     "Message",
     "RunState",
-    "StreamingBackend",
+    "StreamEvent",
     "ToolCall",
     "ToolOutput",
     "TurnOptions",
@@ -103,7 +103,9 @@ class TurnOptions:
     assistant_id: str
     model: str | None = None
     instructions: str | None = None
-    tools: tuple[dict[str, Any], ...] = ()
+    # The assistant's function tools as JSON Schema, described on demand: only backends
+    # that send tools with every request (not those whose assistant holds them) pay.
+    describe_tools: Callable[[], tuple[dict[str, Any], ...]] = tuple
     parameters: dict[str, Any] = field(default_factory=dict)
 
 
@@ -118,6 +120,21 @@ class AskTrace:
     unanswered: Message | None = None
 
 
+@dataclass(frozen=True)
+class StreamEvent:
+    """One thing a streamed run reported, in order.
+
+    ``started``: the run exists (``state``: its first state, id included), once, first;
+    ``text``: a piece of the answer as the model writes it (``text``);
+    ``stopped``: the stream's last word (``state``: an end, or ``requires_action`` with
+    the next round's calls), once, last. A stream that ends without it raises (502).
+    """
+
+    kind: str
+    state: RunState | None = None
+    text: str = ""
+
+
 class Backend(Protocol):
     """A conversation service: threads of messages and runs that answer them.
 
@@ -128,11 +145,14 @@ class Backend(Protocol):
 
     name: str
     # True when OpenAI itself refuses a second submission of one round's outputs (the
-    # Assistants API: the run has moved on), so submitting without the round claim is safe.
+    # Assistants API: the run has moved on), so a round claimed by a driver that vanished
+    # may be taken over: the worst a late duplicate can do is be refused.
     refuses_repeated_outputs: bool
-    # True when a thread's runs can be listed, so a run whose start was not recorded is
-    # found again (the Assistants API); a response is lost with its id.
-    lists_runs: bool
+
+    def check_options(self, options: TurnOptions) -> None:
+        """Raise a 400 when a turn cannot be asked with ``options`` (before anything is
+        created upstream)."""
+        ...
 
     def create_thread(self) -> str: ...
 
@@ -144,8 +164,19 @@ class Backend(Protocol):
         already (left by an interrupted askOpenAi): start the run without adding it."""
         ...
 
+    def stream_turn(self, thread_id: str, text: str, options: TurnOptions) -> Iterator[StreamEvent]:
+        """Start a run and follow its events until it stops or needs tool outputs."""
+        ...
+
     def trace_ask(self, thread_id: str) -> AskTrace:
         """Look upstream for what an interrupted askOpenAi left on the thread."""
+        ...
+
+    def lost_start(self, thread_id: str, run: RunState, *, streamed: bool) -> tuple[bool, str]:
+        """What to do about a run that started upstream but could not be recorded:
+        (whether it was cancelled here, the hint for the caller). A backend that can
+        find the run again (``trace_ask``) leaves it running; one that cannot cancels
+        it where it can, so that repeating the ask answers the message afresh."""
         ...
 
     def submitted_tool_outputs(self, thread_id: str, state: RunState) -> dict[str, str]:
@@ -153,7 +184,9 @@ class Backend(Protocol):
         records of calls whose outcome could not be written when they ran)."""
         ...
 
-    def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...
+    def get_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState:
+        """The run's state now. NotFoundError when it is not a run of ``thread_id``."""
+        ...
 
     def submit_tool_outputs(
         self,
@@ -163,6 +196,17 @@ class Backend(Protocol):
         options: TurnOptions,
         progress: dict[str, Any],
     ) -> RunState: ...
+
+    def stream_tool_outputs(
+        self,
+        thread_id: str,
+        run_id: str,
+        outputs: list[ToolOutput],
+        options: TurnOptions,
+        progress: dict[str, Any],
+    ) -> Iterator[StreamEvent]:
+        """Submit one round's outputs and follow the run until it stops again."""
+        ...
 
     def cancel_run(self, thread_id: str, run_id: str, progress: dict[str, Any]) -> RunState: ...
 
@@ -175,26 +219,3 @@ class Backend(Protocol):
     def list_messages(
         self, thread_id: str, roles: list[str] | None, order: str
     ) -> list[Message]: ...
-
-
-class StreamingBackend(Backend, Protocol):
-    """A backend that can also drive a run over server-sent events."""
-
-    def stream_turn(
-        self,
-        thread_id: str,
-        text: str,
-        options: TurnOptions,
-        on_started: Callable[[RunState], None],
-    ) -> RunState:
-        """Start a run and consume its events until it stops or needs tool outputs."""
-        ...
-
-    def stream_tool_outputs(
-        self,
-        thread_id: str,
-        run_id: str,
-        outputs: list[ToolOutput],
-        options: TurnOptions,
-        progress: dict[str, Any],
-    ) -> RunState: ...

@@ -11,19 +11,30 @@ runs consume the response events.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import BadRequestError
-from .base import AskTrace, Message, RunState, ToolCall, ToolOutput, TurnOptions, Usage
+from ..errors import BadRequestError, EngineError, NotFoundError, UpstreamError
+from .base import (
+    AskTrace,
+    Message,
+    RunState,
+    StreamEvent,
+    ToolCall,
+    ToolOutput,
+    TurnOptions,
+    Usage,
+)
 from .openai_errors import openai_errors
 
 __all__ = ["ResponsesBackend"]
 
 _RECENT = 10
 _PAGE = 100
+# The stream events that carry a response's last state.
+_FINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 # Response statuses as run statuses; a completed response may still require action.
 _STATUS = {
     "queued": "queued",
@@ -87,10 +98,34 @@ class ResponsesBackend:
     name = "responses"
     # A second submission of a round would start a second response: the round claim guards.
     refuses_repeated_outputs = False
-    lists_runs = False
 
     def __init__(self, client: Any) -> None:
         self._client = client
+
+    def check_options(self, options: TurnOptions) -> None:
+        # The Responses API keeps no assistant: every request names its model.
+        if not options.model:
+            raise BadRequestError(
+                f"Assistant {options.assistant_id!r} names no model: set the setting "
+                "openai_model (OPENAI_MODEL), or configuration.model on the assistant record "
+                "(insertUpdateAssistant's $configuration)."
+            )
+
+    def lost_start(self, thread_id: str, run: RunState, *, streamed: bool) -> tuple[bool, str]:
+        # A response cannot be found again once its id is lost: cancel it (only a
+        # background one can be), so the repeated ask answers the message afresh.
+        poll = (
+            f"Run {run.id!r} has started on OpenAI but could not be recorded: poll "
+            f"currentRun with runId {run.id!r} to record it (repeating askOpenAi would "
+            "ask again)."
+        )
+        if streamed:
+            return False, poll
+        try:
+            self.cancel_run(thread_id, run.id, run.progress)
+        except EngineError:
+            return False, poll
+        return True, f"Run {run.id!r} could not be recorded and was cancelled: repeat askOpenAi."
 
     def create_thread(self) -> str:
         with openai_errors(self.name, "Creating a conversation"):
@@ -133,6 +168,10 @@ class ResponsesBackend:
         current = (progress.get("chain") or [run_id])[-1]
         with openai_errors(self.name, "Reading the response"):
             response = self._client.responses.retrieve(current)
+        conversation = getattr(response, "conversation", None)
+        if conversation is not None and getattr(conversation, "id", thread_id) != thread_id:
+            # A response of another conversation: never let it be recorded under this one.
+            raise NotFoundError(f"Run {run_id!r} is not a run of thread {thread_id!r}.")
         return self._state(
             response, thread_id=thread_id, run_id=run_id, progress=progress or _new_progress(run_id)
         )
@@ -207,29 +246,28 @@ class ResponsesBackend:
         return [m for m in _messages_in(items, thread_id) if not roles or m.role in roles]
 
     # ------------------------------------------------------------------ streamed runs
-    def stream_turn(
-        self,
-        thread_id: str,
-        text: str,
-        options: TurnOptions,
-        on_started: Callable[[RunState], None],
-    ) -> RunState:
+    def stream_turn(self, thread_id: str, text: str, options: TurnOptions) -> Iterator[StreamEvent]:
         request = self._request(thread_id, _user_input(text), options)
-        run_id: str | None = None
-
-        def started(response: Any) -> None:
-            nonlocal run_id
-            run_id = response.id
-            on_started(
-                self._state(
-                    response, thread_id=thread_id, run_id=run_id, progress=_new_progress(run_id)
+        first: Any = None
+        for kind, payload in self._events(request, "Streaming the response"):
+            if kind == "created":
+                first = payload
+                progress = _new_progress(payload)
+                state = self._state(
+                    payload, thread_id=thread_id, run_id=payload.id, progress=progress
                 )
-            )
-
-        final = self._consume(request, "Streaming the response", started)
-        return self._state(
-            final, thread_id=thread_id, run_id=final.id, progress=_new_progress(final)
-        )
+                yield StreamEvent("started", state=state)
+            elif kind == "text":
+                yield StreamEvent("text", text=payload)
+            else:
+                run_id = first.id if first is not None else payload.id
+                progress = _new_progress(first if first is not None else payload)
+                yield StreamEvent(
+                    "stopped",
+                    state=self._state(
+                        payload, thread_id=thread_id, run_id=run_id, progress=progress
+                    ),
+                )
 
     def stream_tool_outputs(
         self,
@@ -238,42 +276,39 @@ class ResponsesBackend:
         outputs: list[ToolOutput],
         options: TurnOptions,
         progress: dict[str, Any],
-    ) -> RunState:
+    ) -> Iterator[StreamEvent]:
         request = self._request(thread_id, _output_items(outputs), options)
-        final = self._consume(request, "Streaming tool outputs", None)
-        return self._state(
-            final, thread_id=thread_id, run_id=run_id, progress=_extended(progress, final.id)
-        )
+        for kind, payload in self._events(request, "Streaming tool outputs"):
+            if kind == "text":
+                yield StreamEvent("text", text=payload)
+            elif kind == "stopped":
+                extended = _extended(progress, payload.id)
+                state = self._state(payload, thread_id=thread_id, run_id=run_id, progress=extended)
+                yield StreamEvent("stopped", state=state)
 
-    def _consume(
-        self, request: dict[str, Any], action: str, on_created: Callable[[Any], None] | None
-    ) -> Any:
-        final = None
+    def _events(self, request: dict[str, Any], action: str) -> Iterator[tuple[str, Any]]:
+        """(``created``, response), (``text``, delta)..., (``stopped``, final response)."""
+        stopped = False
         with openai_errors(self.name, action):
             stream = self._client.responses.create(**request, stream=True)
             with stream:
                 for event in stream:
-                    if event.type == "response.created" and on_created is not None:
-                        on_created(event.response)
-                    elif event.type in (
-                        "response.completed",
-                        "response.failed",
-                        "response.incomplete",
-                    ):
-                        final = event.response
-        if final is None:
-            raise BadRequestError(f"{action}: the stream ended before the response did.")
-        return final
+                    if event.type == "response.created":
+                        yield "created", event.response
+                    elif event.type == "response.output_text.delta":
+                        yield "text", event.delta
+                    elif event.type in _FINAL_EVENTS:
+                        stopped = True
+                        yield "stopped", event.response
+                        return
+        if not stopped:
+            raise UpstreamError(f"{action}: the stream ended before the response did.")
 
     # ------------------------------------------------------------------ helpers
     def _request(
         self, thread_id: str, items: list[dict[str, Any]], options: TurnOptions
     ) -> dict[str, Any]:
-        if not options.model:
-            raise BadRequestError(
-                f"Assistant {options.assistant_id!r} has no model: the Responses backend "
-                "needs configuration.model on the assistant record (insertUpdateAssistant)."
-            )
+        self.check_options(options)
         request: dict[str, Any] = {
             "model": options.model,
             "conversation": thread_id,
@@ -283,10 +318,9 @@ class ResponsesBackend:
         }
         if options.instructions:
             request["instructions"] = options.instructions
-        if options.tools:
-            request["tools"] = [
-                {"type": "function", "strict": False, **tool} for tool in options.tools
-            ]
+        tools = options.describe_tools()
+        if tools:
+            request["tools"] = [{"type": "function", "strict": False, **tool} for tool in tools]
         return request
 
     def _state(

@@ -188,6 +188,11 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         created_at = UTCDateTimeAttribute()
         updated_at = UTCDateTimeAttribute(null=True)
         completed_at = UTCDateTimeAttribute(null=True)
+        # Set once, by the one writer that records the run's end (a conditional write).
+        ended_at = UTCDateTimeAttribute(null=True)
+        # The streaming worker's lease: while it holds the run, polls only read the record.
+        lease_until = NumberAttribute(null=True)
+        lease_owner = UnicodeAttribute(null=True)
 
     class Message(Model):
         Meta = _meta(options, "messages")

@@ -412,6 +412,8 @@ class Store:
             "tool_rounds",
             "owner",
             "tenant",
+            "lease_until",
+            "lease_owner",
         }
         actions = [
             model.updated_at.set(now),
@@ -429,6 +431,36 @@ class Store:
         item = model(thread_id, run_id)
         item.update(actions=actions)
         return self._simple(item)
+
+    @_translate_errors
+    def end_run(self, *, thread_id: str, run_id: str, fields: Mapping[str, Any]) -> bool:
+        """Record a run's end once: False (nothing written) when an end is recorded already.
+
+        ``fields``: status, usage, model, error, completed_at. The lease goes with it.
+        """
+        _require_keys(thread_id=thread_id, run_id=run_id)
+        model = self.models.Run
+        now = utc_now()
+        actions = [
+            model.updated_at.set(now),
+            model.ended_at.set(now),
+            model.created_at.set(model.created_at | now),
+            model.lease_until.remove(),
+            model.lease_owner.remove(),
+        ]
+        for name in ("status", "usage", "model", "error", "completed_at"):
+            if name in fields:
+                value, attribute = fields[name], getattr(model, name)
+                actions.append(attribute.remove() if value is None else attribute.set(value))
+        try:
+            model(thread_id, run_id).update(
+                actions=actions, condition=model.ended_at.does_not_exist()
+            )
+        except PynamoDBException as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     @_translate_errors
     def get_run(self, thread_id: str, run_id: str) -> dict[str, Any] | None:
@@ -520,6 +552,22 @@ class Store:
         if item is None:
             raise NotFoundError.for_keys("Message", thread_id=thread_id, message_id=message_id)
         return item
+
+    @_translate_errors
+    def latest_message(self, thread_id: str, role: str) -> dict[str, Any] | None:
+        """The thread's newest recorded message of ``role`` (newest first by time; the
+        pages grow, so a role that is rare among recent messages costs few reads)."""
+        _require_keys(thread_id=thread_id)
+        model = self.models.Message
+        query = model.created_at_index.query(
+            thread_id,
+            scan_index_forward=False,
+            filter_condition=model.role == role,
+            page_size=25,
+        )
+        for item in query:
+            return self._simple(item)
+        return None
 
     @_translate_errors
     def messages_of_thread(self, thread_id: str) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,270 @@
+"""The conversation operations the schema calls: ask, follow a run, read, delete.
+
+Each builds a :class:`Turn` and hands it to the part that owns the step: starting.py
+(ask), driver.py (every move of a run), history.py (reads), recorder.py (every write).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import BadRequestError, ConflictError, EngineError, NotFoundError
+from ..identity.access import owner_of
+from .driver import RunDriver
+from .events import RunEvent
+from .history import History
+from .recorder import Recorder
+from .rounds import Rounds
+from .run import RunRecord
+from .starting import Starter
+from .turn import Turn
+
+__all__ = ["Conversation"]
+
+
+class Conversation:
+    def __init__(self, services: Any, logger: logging.Logger) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._store = services.store
+        self._logger = logger
+        self._recorder = Recorder(self._store, services.ledger, services.events, logger)
+        self._driver = RunDriver(
+            recorder=self._recorder,
+            rounds=Rounds(
+                self._store,
+                max_rounds=self._settings.max_tool_rounds,
+                submission_seconds=services.submission_seconds,
+                logger=logger,
+            ),
+            tools=services.tools,
+            ledger=services.ledger,
+            events=services.events,
+            workers=services.workers,
+            logger=logger,
+        )
+        self._starter = Starter(
+            store=self._store,
+            recorder=self._recorder,
+            driver=self._driver,
+            workers=services.workers,
+            streaming=self._settings.effective_run_driver == "stream",
+            logger=logger,
+        )
+        self._history = History(self._store)
+
+    # ------------------------------------------------------------------ operations
+    def ask(
+        self,
+        *,
+        assistant_type: str,
+        assistant_id: str,
+        user_query: str,
+        updated_by: str,
+        thread_id: str | None = None,
+        owner: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``owner`` ({owner, tenant}: the caller) marks a new thread; an existing one
+        keeps its own."""
+        assistant = self._store.get_assistant(assistant_type, assistant_id)
+        if not user_query.strip():
+            raise BadRequestError("userQuery is empty: there is nothing to ask.")
+        thread = self._known_thread(assistant_id, thread_id) if thread_id else None
+        backend_name = (thread or {}).get("backend") or self._backend_name(assistant)
+        turn = self._turn(
+            assistant_type=assistant_type,
+            assistant_id=assistant_id,
+            thread_id=thread_id or "",
+            backend_name=backend_name,
+            updated_by=updated_by,
+            owner=owner_of(thread) if thread is not None else owner,
+            assistant=assistant,
+        )
+        turn.backend.check_options(turn.options)  # before anything is created upstream
+        if thread is not None:
+            self._refuse_if_busy(thread, turn)
+        elif thread_id is not None:
+            self._refuse_unknown_thread(assistant_id, thread_id, turn)
+        created = thread_id is None
+        if created:
+            turn.thread_id = turn.backend.create_thread()
+        try:
+            resuming = bool((thread or {}).get("pending_ask"))
+            run = self._starter.start(turn, user_query, resuming=resuming)
+        except EngineError as exc:
+            if not created:
+                raise
+            # The caller never learnt the new thread's id: say it, so the ask can be
+            # repeated in that thread rather than in yet another one.
+            raise type(exc)(
+                f"{exc.message} (askOpenAi had created thread {turn.thread_id!r}: repeat "
+                f"askOpenAi with threadId {turn.thread_id!r} to go on in it.)",
+                details=exc.details,
+            ) from exc
+        return {
+            "assistant_id": assistant_id,
+            "thread_id": turn.thread_id,
+            "user_query": user_query,
+            "current_run_id": run.id,
+        }
+
+    def current_run(
+        self, *, assistant_id: str, thread_id: str, run_id: str, updated_by: str
+    ) -> dict[str, Any]:
+        record = RunRecord.from_item(self._store.get_run(thread_id, run_id))
+        if record is not None and record.ended:
+            return record.view()
+        if record is not None and record.backend and record.assistant_type:
+            # The run record names all a poll needs: no thread or assistant read.
+            turn = self._turn(
+                assistant_type=record.assistant_type,
+                assistant_id=record.assistant_id or assistant_id,
+                thread_id=thread_id,
+                backend_name=record.backend,
+                updated_by=updated_by,
+                owner=record.owner,
+                assistant=record.assistant,
+            )
+        else:  # a run this engine did not start, or recorded by an older version
+            thread = self._known_thread(assistant_id, thread_id)
+            if thread is None:
+                raise NotFoundError.for_keys(
+                    "Thread", assistant_id=assistant_id, thread_id=thread_id
+                )
+            turn = self._turn_for(thread, updated_by)
+            record = record or RunRecord(thread_id=thread_id, run_id=run_id)
+        return self._driver.advance(turn, record)
+
+    def subscribe(
+        self, thread_id: str, run_id: str, after: int = 0, *, idle_timeout: float | None = None
+    ) -> Iterator[RunEvent]:
+        """The run's events after ``after`` (replayed), then live until the run ends."""
+        for event in self._services.events.subscribe(run_id, after, idle_timeout=idle_timeout):
+            if event.thread_id == thread_id:
+                yield event
+
+    def last_message(
+        self, *, thread_id: str, role: str, assistant_id: str | None = None
+    ) -> dict[str, Any] | None:
+        thread = self._known_thread(assistant_id, thread_id) or self._store.find_thread(thread_id)
+        backend = self._services.backend(
+            (thread or {}).get("backend") or self._settings.openai_backend
+        )
+        return self._history.last_message(backend, thread, thread_id, role)
+
+    def live_messages(
+        self, *, thread_id: str, roles: list[str] | None = None, order: str | None = None
+    ) -> list[dict[str, Any]]:
+        thread = self._store.find_thread(thread_id)
+        backend = self._services.backend(
+            (thread or {}).get("backend") or self._settings.openai_backend
+        )
+        return self._history.live_messages(backend, thread_id, roles, order)
+
+    def delete_thread(self, *, assistant_id: str, thread_id: str) -> None:
+        """Refused (409) while a run of the thread is active; one that has ended upstream
+        is recorded first. Nothing is cancelled: the caller decides about a running turn."""
+        thread = self._store.get_thread(assistant_id, thread_id)
+        active = thread.get("active_run_id")
+        if active:  # an idle thread needs no word from OpenAI
+            try:
+                self._refuse_if_busy(thread, self._turn_for(thread, None))
+            except ConflictError as exc:
+                raise ConflictError(f"{exc.message} (deleteThread waits for it too.)") from exc
+        self._store.delete_thread(assistant_id, thread_id, active_run_id=active)
+
+    # ------------------------------------------------------------------ helpers
+    def _turn(
+        self,
+        *,
+        assistant_type: str,
+        assistant_id: str,
+        thread_id: str,
+        backend_name: str,
+        updated_by: str | None,
+        owner: dict[str, str] | None,
+        assistant: dict[str, Any] | None = None,
+    ) -> Turn:
+        tools = self._services.tools
+        return Turn(
+            assistant_type=assistant_type,
+            assistant_id=assistant_id,
+            thread_id=thread_id,
+            backend=self._services.backend(backend_name),
+            updated_by=updated_by,
+            owner=owner,
+            load_assistant=lambda: self._store.get_assistant(assistant_type, assistant_id),
+            describe_tools=lambda record: tuple(
+                tools.describe(
+                    functions=record.get("functions") or [],
+                    assistant_configuration=record.get("configuration") or {},
+                )
+            ),
+            default_model=self._settings.openai_model,
+            assistant=assistant,
+        )
+
+    def _turn_for(self, thread: dict[str, Any], updated_by: str | None) -> Turn:
+        assistant = self._store.get_assistant(thread["assistant_type"], thread["assistant_id"])
+        return self._turn(
+            assistant_type=thread["assistant_type"],
+            assistant_id=thread["assistant_id"],
+            thread_id=thread["thread_id"],
+            backend_name=thread.get("backend") or self._backend_name(assistant),
+            updated_by=updated_by,
+            owner=owner_of(thread),
+            assistant=assistant,
+        )
+
+    def _known_thread(self, assistant_id: str | None, thread_id: str) -> dict[str, Any] | None:
+        if assistant_id:
+            try:
+                return self._store.get_thread(assistant_id, thread_id)
+            except NotFoundError:
+                return None
+        return self._store.find_thread(thread_id)
+
+    def _backend_name(self, assistant: dict[str, Any]) -> str:
+        from ..backends import BACKEND_NAMES
+
+        configured = (assistant.get("configuration") or {}).get("backend")
+        if configured is None:
+            return self._settings.openai_backend
+        if configured not in BACKEND_NAMES:
+            raise BadRequestError(
+                f"Assistant {assistant['assistant_id']!r} has configuration.backend "
+                f"{configured!r}; use {' or '.join(map(repr, BACKEND_NAMES))}."
+            )
+        return configured
+
+    def _refuse_unknown_thread(self, assistant_id: str, thread_id: str, turn: Turn) -> None:
+        """A threadId with no record for this assistant: nothing may be written unless it
+        exists upstream and no other assistant's record holds it (404 otherwise)."""
+        if self._store.find_thread(thread_id) is not None:
+            raise NotFoundError(
+                f"Thread {thread_id!r} belongs to another assistant than {assistant_id!r}."
+            )
+        turn.backend.latest_message(thread_id, "user")  # NotFoundError when OpenAI has none
+
+    def _refuse_if_busy(self, thread: dict[str, Any], turn: Turn) -> None:
+        """409 while the thread's last run is under way; one that has ended upstream is
+        recorded (advanced) first."""
+        run_id = thread.get("active_run_id")
+        if not run_id:
+            return
+        record = RunRecord.from_item(self._store.get_run(thread["thread_id"], run_id))
+        if record is not None and record.ended:
+            return
+        record = record or RunRecord(thread_id=thread["thread_id"], run_id=run_id)
+        view = self._driver.advance(turn, record)
+        if view.get("status") in _ENDED:
+            return
+        raise ConflictError(
+            f"Thread {thread['thread_id']!r} is still busy with run {run_id!r} "
+            f"(status {view.get('status')}); poll currentRun until it ends, then ask again."
+        )
+
+
+_ENDED = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})

@@ -1,0 +1,193 @@
+"""The recorder: the only writer of run and message records (and of a thread's busy
+marks), and the one that emits the events of a run's start and end.
+
+Every write is keyed by run id and message id, so doing it again changes nothing; the
+end is written once (a conditional write on ``ended_at``), and only the write that
+records it emits the run's last event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import replace
+from typing import Any
+
+from ..backends.base import Message, RunState
+from ..store import Store
+from ..store.repository import utc_now
+from .events import EventHub
+from .rounds import ToolCallLedger
+from .run import RunRecord, RunStatus
+from .turn import Turn
+
+__all__ = ["Lease", "Recorder", "fingerprint"]
+
+
+class Lease:
+    """A streaming worker's hold on a run: polls only read the record until it ends."""
+
+    def __init__(self, owner: str, until: float) -> None:
+        self.owner = owner
+        self.until = until
+
+
+class Recorder:
+    def __init__(
+        self, store: Store, ledger: ToolCallLedger, events: EventHub, logger: logging.Logger
+    ) -> None:
+        self._store = store
+        self._ledger = ledger
+        self._events = events
+        self._logger = logger
+
+    # ------------------------------------------------------------------ threads
+    def mark_asking(self, turn: Turn, text: str) -> None:
+        """Note on the thread that an ask is in flight until its run is recorded
+        (``record_start`` removes it): an ask failing past here leaves a trace."""
+        self._store.upsert_thread(
+            assistant_id=turn.assistant_id,
+            thread_id=turn.thread_id,
+            assistant_type=turn.assistant_type,
+            updated_by=turn.updated_by or "",
+            backend=turn.backend.name,
+            pending_ask=fingerprint(text),
+            owner=turn.owner,
+        )
+
+    # ------------------------------------------------------------------ runs
+    def record_start(self, turn: Turn, run: RunState, lease: Lease | None = None) -> None:
+        fields: dict[str, Any] = {
+            "status": run.status,
+            "usage": {},
+            "model": run.model,
+            "assistant_id": turn.assistant_id,
+            "assistant_type": turn.assistant_type,
+            "backend": turn.backend.name,
+            "updated_by": turn.updated_by,
+            "created_at": run.created_at,
+            "backend_state": run.progress or None,
+            "assistant": turn.snapshot(),
+            **turn.owner,
+        }
+        if lease is not None:
+            fields.update(lease_until=lease.until, lease_owner=lease.owner)
+        self._store.record_run(thread_id=turn.thread_id, run_id=run.id, fields=fields)
+        if run.user_message is not None:
+            self.record_message(replace(run.user_message, run_id=run.id), turn.owner)
+        # Last: it ends the ask's pending mark, so only a fully recorded start removes it.
+        self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
+        self._events.emit(
+            turn.thread_id, run.id, "run.started", key="started", status=run.status, model=run.model
+        )
+
+    def record_step(
+        self,
+        record: RunRecord,
+        *,
+        status: str | None = None,
+        progress: dict[str, Any] | None = None,
+        lease: Lease | None = None,
+    ) -> None:
+        """A step of a running run: its status (shown to polls under a lease), the
+        backend's progress (written only by the round's winner: it never goes back), the
+        lease renewed."""
+        fields: dict[str, Any] = {}
+        if status is not None:
+            fields["status"] = status
+        if progress:
+            fields["backend_state"] = progress
+        if lease is not None:
+            fields.update(lease_until=lease.until, lease_owner=lease.owner)
+        if fields:
+            self._store.record_run(thread_id=record.thread_id, run_id=record.run_id, fields=fields)
+
+    def release_lease(self, record: RunRecord, lease: Lease) -> None:
+        try:
+            self._store.record_run(
+                thread_id=record.thread_id,
+                run_id=record.run_id,
+                fields={"lease_until": None, "lease_owner": None},
+            )
+        except Exception:
+            self._logger.warning("Could not release the lease on run %s", record.run_id)
+
+    def record_end(self, turn: Turn, state: RunState, record: RunRecord | None) -> RunRecord:
+        """Record a run's end: its messages first, then its status, usage and error, once.
+        Returns the record as it now stands."""
+        if not state.progress and record is not None and record.progress:
+            state = replace(state, progress=record.progress)
+        for message in turn.backend.run_messages(turn.thread_id, state):
+            self.record_message(message, turn.owner)
+        if record is None or record.tool_rounds or self._ledger.holds(state.id):
+            self._complete_tool_records(turn, state)
+        error = state.error
+        if state.status == "cancelled" and record is not None and record.error:
+            error = record.error  # cancelled on purpose (the round cap): upstream says less
+        usage = state.usage.as_dict() if state.usage else (record.usage if record else {})
+        fields = {
+            "status": state.status,
+            "usage": usage,
+            "model": state.model,
+            "error": error,
+            "completed_at": state.completed_at,
+        }
+        first = self._store.end_run(thread_id=turn.thread_id, run_id=state.id, fields=fields)
+        self._store.clear_active_run(turn.assistant_id, turn.thread_id, state.id)
+        self._ledger.forget(state.id)
+        if first:
+            self._logger.info(
+                "Run %s on thread %s ended %s", state.id, turn.thread_id, state.status
+            )
+            self._events.emit(
+                turn.thread_id,
+                state.id,
+                f"run.{state.status}",
+                key="end",
+                status=state.status,
+                usage=usage,
+                error=error,
+                model=state.model,
+            )
+            base = record or RunRecord(thread_id=turn.thread_id, run_id=state.id)
+            return replace(
+                base,
+                status=RunStatus.of(state.status),
+                usage=usage,
+                error=error,
+                ended=True,
+                lease_until=None,
+            )
+        ended = RunRecord.from_item(self._store.get_run(turn.thread_id, state.id))
+        assert ended is not None
+        return ended
+
+    def record_message(self, message: Message, owner: dict[str, str] | None = None) -> None:
+        self._store.upsert_message(
+            owner=owner,
+            thread_id=message.thread_id,
+            message_id=message.id,
+            role=message.role,
+            message=message.text,
+            created_at=message.created_at or utc_now(),
+            run_id=message.run_id,
+            in_conversation=True,
+        )
+
+    def _complete_tool_records(self, turn: Turn, state: RunState) -> None:
+        """Complete the records of the run's tool calls still ``running`` at its end:
+        their outcomes could not be written when they ran (DynamoDB failed); OpenAI has
+        the outputs that were submitted. Read only for runs that had tool rounds."""
+        stuck = [r for r in self._store.list_tool_calls(state.id) if r.get("status") == "running"]
+        if not stuck:
+            return
+        outputs = turn.backend.submitted_tool_outputs(turn.thread_id, state)
+        for item in stuck:
+            self._ledger.complete(
+                run_id=state.id, record=item, output=outputs.get(item["tool_call_id"])
+            )
+
+
+def fingerprint(text: str) -> str:
+    """What the thread's pending mark keeps of an ask's text."""
+    return hashlib.sha256(text.strip().encode("utf-8", "surrogatepass")).hexdigest()[:16]
