@@ -23,12 +23,23 @@ from openai_assistant_engine import contract_document
 TOOL_MODULE = "openai_assistant_engine.examples.weather_tools"
 
 
+def _table_of(body: bytes, operation: str) -> str:
+    try:
+        request = json.loads(body)
+    except ValueError:
+        return operation
+    tables = request.get("TableName") or ",".join(request.get("RequestItems") or ())
+    return f"{operation} {tables}".strip()
+
+
 class CountingProxy:
     """Forwards DynamoDB requests to ``upstream`` and counts them by operation."""
 
     def __init__(self, upstream: str) -> None:
         host, port = upstream.removeprefix("http://").split(":")
         self.counts: Counter[str] = Counter()
+        # "Operation table", in the order the requests arrived.
+        self.sequence: list[str] = []
         self.items_returned = 0
         lock = threading.Lock()
         proxy = self
@@ -44,6 +55,7 @@ class CountingProxy:
                 payload = answer.read()
                 with lock:
                     proxy.counts[operation] += 1
+                    proxy.sequence.append(_table_of(body, operation))
                     if operation in ("Query", "Scan") and answer.status == 200:
                         proxy.items_returned += len(json.loads(payload).get("Items", []))
                 self.send_response(answer.status)
@@ -65,6 +77,7 @@ class CountingProxy:
         return sum(self.counts.values())
 
     def reset(self) -> None:
+        self.sequence.clear()
         self.counts.clear()
         self.items_returned = 0
 

@@ -4,7 +4,7 @@ The original system listed the whole thread on every lastMessage, so its cost gr
 the thread. Here a turn should cost the same at turn 100 as at turn 1, on both backends.
 Each turn asks for one function call (weather), so tools, claims and records are in it.
 
-    .venv/bin/python benchmarks/turns.py [--turns 100]
+    .venv/bin/python benchmarks/turns.py [--turns 100] [--list]
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from openai_assistant_engine import OpenaiAssistantEngine, create_tables
 TEXT = 'How is the weather?\ncall:get_weather {"city": "Paris"}'
 
 
-def measure(env: dict, backend: str, turns: int, report_at: set[int]) -> list[tuple]:
+def measure(
+    env: dict, backend: str, turns: int, report_at: set[int], listing: bool = False
+) -> list[tuple]:
     setting = settings_for(env, backend, prefix=f"bench-turns-{backend}-")
     create_tables(**setting)
     client = Client(OpenaiAssistantEngine(logging.getLogger("bench"), **setting))
@@ -34,6 +36,12 @@ def measure(env: dict, backend: str, turns: int, report_at: set[int]) -> list[tu
         started = time.perf_counter()
         thread_id = run_turn(client, assistant_id, thread_id, TEXT)
         elapsed = time.perf_counter() - started
+        if turn == 2 and listing:
+            print(f"\n{backend}, turn 2, requests in order:")
+            for method, path in sandbox.request_log:
+                print(f"  OpenAI    {method} {path}")
+            for request in proxy.sequence:
+                print(f"  DynamoDB  {request}")
         if turn in report_at:
             rows.append((backend, turn, len(sandbox.request_log), proxy.total(), elapsed * 1000))
     return rows
@@ -42,12 +50,13 @@ def measure(env: dict, backend: str, turns: int, report_at: set[int]) -> list[tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=100)
+    parser.add_argument("--list", action="store_true", help="print turn 2's requests in order")
     args = parser.parse_args()
     report_at = {t for t in (1, 10, 50, 100) if t <= args.turns} | {args.turns}
     with services() as env:
         rows = []
         for backend in ("assistants", "responses"):
-            rows += measure(env, backend, args.turns, report_at)
+            rows += measure(env, backend, args.turns, report_at, args.list)
     print(f"{'backend':<11} {'turn':>5} {'openai req':>11} {'dynamodb req':>13} {'ms':>8}")
     for backend, turn, openai_requests, dynamo_requests, ms in rows:
         print(f"{backend:<11} {turn:>5} {openai_requests:>11} {dynamo_requests:>13} {ms:>8.1f}")

@@ -116,8 +116,12 @@ class GraphQLServer:
     def start(self) -> GraphQLServer:
         """Serve from a daemon thread (tests, embedding)."""
         if self._thread is None:
+            # A short poll interval: stop() returns in ~50 ms, not the default 0.5 s.
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name=f"oae-http-{self.port}", daemon=True
+                target=self._httpd.serve_forever,
+                args=(0.05,),
+                name=f"oae-http-{self.port}",
+                daemon=True,
             )
             self._thread.start()
         return self
