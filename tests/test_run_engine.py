@@ -203,3 +203,27 @@ def test_the_engine_takes_an_injected_openai_client_and_store(
     # builds one per request); an engine with injected parts keeps its own.
     one, two = (OpenaiAssistantEngine(test_logger, **conversation_tables) for _ in range(2))
     assert one.services is two.services and engine.services is not one.services
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_run_of_another_thread_is_not_found_and_nothing_is_copied(
+    make_chat: Any, backend: str
+) -> None:
+    """currentRun(threadId: A, runId: a run of thread B) is a 404 that records nothing
+    under A (B's messages and usage stay B's)."""
+    chat = make_chat(backend, "poll")
+    first, _ = chat.converse("Thread A")
+    second, _ = chat.converse("Thread B")
+    thread_a, run_b = first["threadId"], second["currentRunId"]
+    before = chat.message_list(thread_a)
+
+    response = chat.send(
+        "getCurrentRun",
+        assistantId=chat.assistant_id,
+        threadId=thread_a,
+        runId=run_b,
+        updatedBy=UPDATED_BY,
+    )
+    assert response["status_code"] == 404, response
+    assert chat.engine.store.get_run(thread_a, run_b) is None
+    assert chat.message_list(thread_a) == before
