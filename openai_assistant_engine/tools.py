@@ -30,6 +30,7 @@ import inspect
 import json
 import logging
 import pathlib
+import re
 import threading
 import time
 import uuid
@@ -405,7 +406,7 @@ class ToolRunner:
                 call.id,
                 call.name,
                 failure.kind,
-                failure.message,
+                encodable(failure.message),
             )
             return job.failed(failure.kind, failure.message)
         except BadRequestError as exc:  # a malformed function entry
@@ -633,9 +634,9 @@ class _Job:
             tool_call_id=self.call.id,
             name=self.call.name,
             arguments=self.call.arguments,
-            output=output,
+            output=encodable(output),
             status=status,
-            error=error,
+            error=None if error is None else encodable(error),
             duration_ms=self.elapsed_ms(),
             started_at=self._started_at,
             finished_at=_utcnow(),
@@ -759,6 +760,20 @@ def _json_default(value: Any) -> Any:
         f"the result is not JSON-serialisable: it holds a {kind.__module__}.{kind.__qualname__}"
         ", which JSON cannot carry; return dicts, lists, strings, numbers, booleans or None"
     )
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> str:
+    """``text`` with every lone surrogate (what Python makes of undecodable bytes: file
+    names, subprocess output) replaced by U+FFFD: they have no UTF-8 form, so neither
+    OpenAI's request nor a DynamoDB item could carry them."""
+    if not _LONE_SURROGATE.search(text):
+        return text
+    # A high and low surrogate side by side are one character split in two: join them.
+    joined = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    return _LONE_SURROGATE.sub("\ufffd", joined)
 
 
 def _error_output(kind: str, message: str) -> str:

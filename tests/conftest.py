@@ -41,13 +41,23 @@ _prefixes = itertools.count()
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
+    """moto's server, in a process of its own (tests/moto_process.py), over HTTP."""
+    import subprocess
+    import sys
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.moto_process"],
+        cwd=Path(__file__).resolve().parents[1],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stdin is not None
+    port = process.stdout.readline().strip()
+    assert port.isdigit(), f"moto's server did not start (exit {process.poll()})"
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()  # at once: the end of its input is only the backstop for a crash
+    process.wait(10)
 
 
 @pytest.fixture

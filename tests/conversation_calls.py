@@ -176,7 +176,7 @@ ALLOWLIST = f"{TOOLS_MODULE},tests.toolbox.nested"
 FUNCTIONS = [
     *(
         functions_entry(TOOLS_MODULE, "ConversationTools", name)
-        for name in ("add", "boom", "sleepy", "count", "ratio", "repeat")
+        for name in ("add", "boom", "sleepy", "count", "ratio", "repeat", "file_name")
     ),
     functions_entry(TOOLS_MODULE, "ConversationTools", "shout", prefix="> "),
     functions_entry(NESTED_MODULE, "DeepTools", "greet", greeting="Bonjour"),

@@ -7,7 +7,9 @@ every test runs on both backends, and the ones where the driver matters on both 
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -130,6 +132,40 @@ def test_second_ask_while_a_run_is_active_answers_409(make_chat, backend, driver
         first,
         "Are you there now?",
     ]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ten_simultaneous_asks_on_one_thread_start_one_run_and_answer_409_to_the_rest(
+    make_chat, backend, driver
+):
+    """A busy thread is a conflict, however the asks interleave: one starts a run, every
+    other one answers 409 and leaves no question behind (was 9 x 502 on Responses with the
+    stream driver: the losers reached OpenAI with the conversation's pending tool call)."""
+    chat = make_chat(backend, driver)
+    thread_id = chat.converse("Hello")[0]["threadId"]
+    start = threading.Barrier(10)
+    label = f"crowd-{uuid.uuid4().hex[:8]}"
+
+    def ask(number: int) -> dict:
+        start.wait(10)
+        text = f'Crowd {number}\ncall:count {{"label": "{label}-{number}", "pause": 0.2}}'
+        return chat.ask_response(text, thread_id=thread_id)
+
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(ask, range(10)))
+
+    statuses = sorted(answer["status_code"] for answer in answers)
+    assert statuses == [200] + [409] * 9, answers
+    [won] = [answer["data"]["askOpenAi"] for answer in answers if answer["status_code"] == 200]
+    for answer in answers:
+        if answer["status_code"] == 409:
+            assert answer["errors"][0]["extensions"]["code"] == "CONFLICT", answer
+    run = chat.wait_for_run(thread_id, won["currentRunId"])
+    assert run["status"] == "completed", run
+    questions = [m["message"] for m in chat.live_messages(thread_id, roles=["user"])]
+    assert len(questions) == 2 and questions[0] == "Hello", questions
+    assert questions[1].startswith("Crowd "), questions
 
 
 def test_backend_switch_leaves_old_threads_readable(make_chat):

@@ -161,6 +161,25 @@ def test_a_result_json_cannot_carry_reaches_the_model_as_a_valid_error(make_chat
     _failed_with(_one_record(chat, run_id, thread_id), "unserialisable_result")
 
 
+@both_drivers
+@both_backends
+def test_a_result_holding_a_lone_surrogate_reaches_the_model_as_valid_text(
+    make_chat, backend, driver
+):
+    """Undecodable bytes (os.fsdecode makes them lone surrogates) have no UTF-8 form:
+    the output carries U+FFFD in their place, the run completes, nothing stays claimed."""
+    chat = make_chat(backend, driver)
+    thread_id, run_id = _completed_run(chat, "call:file_name")
+
+    assert _single_output(chat, thread_id, "file_name") == {"name": "report-\ufffd.txt"}
+    record = _one_record(chat, run_id, thread_id)
+    assert record["status"] == "completed"
+    assert json.loads(record["output"]) == {"name": "report-\ufffd.txt"}
+    run = chat.engine.store.get_run(thread_id, run_id)
+    assert not run.get("lease_until"), run
+    assert not chat.engine.store.get_thread(chat.assistant_id, thread_id).get("active_run_id")
+
+
 def _no_constants(name: str) -> None:
     raise AssertionError(f"{name} reached the model: it is not JSON")
 

@@ -61,13 +61,27 @@ def _poll_until_end(chat: Any, thread_id: str, run_id: str, answers: list[dict])
 def test_one_run_driven_by_several_triggers_at_once_runs_each_tool_once(
     make_chat: Any, backend: str, driver: str
 ) -> None:
+    """Four runs in a row: both kinds of run, each with its triggers racing."""
+    _race_runs(make_chat(backend, driver, max_tool_rounds=2), backend, driver, runs=4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("driver", ["stream", "poll"])
+def test_twenty_five_raced_runs_in_a_row_run_each_tool_once(
+    make_chat: Any, backend: str, driver: str
+) -> None:
+    """The same race, 25 runs long: rare interleavings need many tries to show."""
+    _race_runs(make_chat(backend, driver, max_tool_rounds=2), backend, driver, runs=25)
+
+
+def _race_runs(chat: Any, backend: str, driver: str, runs: int) -> None:
     """A streaming worker and two pollers (stream), or three pollers (poll), on one run,
-    25 runs in a row alternating two tool rounds and a run stopped by the round cap:
-    every currentRun answer is a 200 with a valid status, every tool ran exactly once,
-    and every run ends recorded."""
-    chat = make_chat(backend, driver, max_tool_rounds=2)
+    runs alternating two tool rounds and a run stopped by the round cap: every
+    currentRun answer is a 200 with a valid status, every tool ran exactly once, and
+    every run ends recorded."""
     pollers = 2 if driver == "stream" else 3
-    for loop in range(25):
+    for loop in range(runs):
         label = f"race-{backend}-{driver}-{next(_labels)}"
         script, expected_counts, expected_status = (_two_rounds, _looping)[loop % 2](label)
         asked = chat.ask(script)

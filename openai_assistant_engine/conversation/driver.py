@@ -163,10 +163,10 @@ class RunDriver:
             claim = self._rounds.unclaimed(record, state)
         if claim is None:
             return None  # another driver submitted this round
-        outputs = [ToolOutput(o.tool_call_id, o.output) for o in outcomes]
-        # The state's progress carries what the round itself adds (its usage).
-        progress = state.progress or record.progress
-        try:
+        try:  # whatever fails between the claim and the submission gives the round back
+            outputs = [ToolOutput(o.tool_call_id, o.output) for o in outcomes]
+            # The state's progress carries what the round itself adds (its usage).
+            progress = state.progress or record.progress
             if lease is not None:
                 stream = backend.stream_tool_outputs(
                     turn.thread_id, record.run_id, outputs, turn.options, progress

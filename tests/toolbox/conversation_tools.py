@@ -8,6 +8,7 @@ whichever tool-runner instance ran it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import Counter
@@ -50,6 +51,11 @@ class ConversationTools:
     def ratio(self) -> dict[str, Any]:
         """A result JSON cannot carry: NaN."""
         return {"ratio": float("nan")}
+
+    def file_name(self) -> dict[str, Any]:
+        """A name read from a disk: bytes that are not UTF-8 become lone surrogates."""
+        name = os.fsdecode(b"report-\xff.txt")
+        return {"name": name}
 
     def count(self, label: str, pause: float = 0.0) -> dict[str, Any]:
         """Count this invocation under ``label``, after an optional pause."""
