@@ -68,11 +68,11 @@ def test_one_run_driven_by_several_triggers_at_once_runs_each_tool_once(
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("driver", ["stream", "poll"])
-def test_twenty_five_raced_runs_in_a_row_run_each_tool_once(
+def test_fifty_raced_runs_in_a_row_run_each_tool_once(
     make_chat: Any, backend: str, driver: str
 ) -> None:
-    """The same race, 25 runs long: rare interleavings need many tries to show."""
-    _race_runs(make_chat(backend, driver, max_tool_rounds=2), backend, driver, runs=25)
+    """The same race, 50 runs long: rare interleavings need many tries to show."""
+    _race_runs(make_chat(backend, driver, max_tool_rounds=2), backend, driver, runs=50)
 
 
 def _race_runs(chat: Any, backend: str, driver: str, runs: int) -> None:

@@ -148,7 +148,7 @@ class RunDriver:
             return None  # another driver is running some of these calls
         unrecorded = self._ledger.record_again(record.run_id)
         try:
-            claim = self._rounds.claim(record, state)
+            claim = self._rounds.claim(record, state, calls_unrecorded=bool(unrecorded))
         except UpstreamError:
             if not (unrecorded and backend.refuses_repeated_outputs):
                 raise

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -74,7 +75,7 @@ class Recorder:
             fields.update(lease_until=lease.until, lease_owner=lease.owner)
         self._store.record_run(thread_id=turn.thread_id, run_id=run.id, fields=fields)
         if run.user_message is not None:
-            self.record_message(replace(run.user_message, run_id=run.id), turn.owner)
+            self.record_messages([replace(run.user_message, run_id=run.id)], turn.owner)
         # Last: it ends the ask's pending mark, so only a fully recorded start removes it.
         self._store.mark_active_run(turn.assistant_id, turn.thread_id, run.id)
         self._events.emit(
@@ -117,9 +118,8 @@ class Recorder:
         Returns the record as it now stands."""
         if not state.progress and record is not None and record.progress:
             state = replace(state, progress=record.progress)
-        for message in turn.backend.run_messages(turn.thread_id, state):
-            self.record_message(message, turn.owner)
-        if record is None or record.tool_rounds or self._ledger.holds(state.id):
+        self.record_messages(turn.backend.run_messages(turn.thread_id, state), turn.owner)
+        if self._may_have_unrecorded_calls(turn, record, state.id):
             self._complete_tool_records(turn, state)
         error = state.error
         if state.status == "cancelled" and record is not None and record.error:
@@ -162,17 +162,33 @@ class Recorder:
         assert ended is not None
         return ended
 
-    def record_message(self, message: Message, owner: dict[str, str] | None = None) -> None:
-        self._store.upsert_message(
-            owner=owner,
-            thread_id=message.thread_id,
-            message_id=message.id,
-            role=message.role,
-            message=message.text,
-            created_at=message.created_at or utc_now(),
-            run_id=message.run_id,
-            in_conversation=True,
+    def record_messages(
+        self, messages: Iterable[Message], owner: dict[str, str] | None = None
+    ) -> None:
+        """Record messages of one thread in conversation order (the order given)."""
+        self._store.record_conversation(
+            [
+                {
+                    "thread_id": message.thread_id,
+                    "message_id": message.id,
+                    "role": message.role,
+                    "message": message.text,
+                    "created_at": message.created_at or utc_now(),
+                    "run_id": message.run_id,
+                }
+                for message in messages
+            ],
+            owner,
         )
+
+    def _may_have_unrecorded_calls(self, turn: Turn, record: RunRecord | None, run_id: str) -> bool:
+        """Whether a call record of the run may still be ``running`` (its outcome held
+        by a process when DynamoDB refused it): the run record says so, or this process
+        holds outcomes of the run, or the backend submits rounds unclaimed when DynamoDB
+        fails (then no record says so)."""
+        if record is None or record.calls_unrecorded or self._ledger.holds(run_id):
+            return True
+        return bool(record.tool_rounds) and turn.backend.refuses_repeated_outputs
 
     def _complete_tool_records(self, turn: Turn, state: RunState) -> None:
         """Complete the records of the run's tool calls still ``running`` at its end:

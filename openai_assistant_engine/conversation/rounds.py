@@ -29,9 +29,13 @@ epoch tells a takeover how old the claim is.
 
 Tool outcomes that DynamoDB failed to take are kept by the ledger in this process
 until a write succeeds, and reused before any claim, so a call never runs twice here
-for want of a record. Across processes that is impossible: an outcome held by a
-process that died with DynamoDB down is lost, and its claim is taken over once stale
-(the call then runs again).
+for want of a record. A round claimed with such outcomes marks the run record
+(``calls_unrecorded``); the run's end reads the run's call records only then (or when
+this process holds outcomes of the run, or the backend can submit a round unclaimed),
+and completes those still ``running`` from the outputs OpenAI received. Across
+processes, never running twice is impossible: an outcome held by a process that died
+with DynamoDB down is lost, and its claim is taken over once stale (the call then runs
+again).
 """
 
 from __future__ import annotations
@@ -113,11 +117,17 @@ class Rounds:
             f"({self._max_rounds}) stops runs that keep calling tools"
         )
 
-    def claim(self, record: RunRecord, state: RunState) -> RoundClaim | None:
-        """Claim the submission of this round; None when another driver did."""
+    def claim(
+        self, record: RunRecord, state: RunState, *, calls_unrecorded: bool = False
+    ) -> RoundClaim | None:
+        """Claim the submission of this round; None when another driver did.
+        ``calls_unrecorded``: some outcomes of the round are held, not recorded: the
+        claim says so on the run record, for whichever driver records the end."""
         key = round_key(state)
         token = f"{uuid.uuid4().hex}.{int(time.time())}"
-        number = self._store.claim_tool_round(record.thread_id, record.run_id, key, token)
+        number = self._store.claim_tool_round(
+            record.thread_id, record.run_id, key, token, calls_unrecorded=calls_unrecorded
+        )
         if number is None:
             return None
         return RoundClaim(record.thread_id, record.run_id, key, token, number)

@@ -71,6 +71,8 @@ class RunRecord:
     # Round claims: how many rounds were claimed, and the marks of each (see rounds.py).
     tool_rounds: int = 0
     submitted_rounds: frozenset[str] = frozenset()
+    # A round was claimed while some of its outcomes were unrecorded (see rounds.py).
+    calls_unrecorded: bool = False
     # The streaming worker's lease (epoch seconds) and who holds it (see driver.py).
     lease_until: float | None = None
     lease_owner: str | None = None
@@ -100,6 +102,7 @@ class RunRecord:
             or (RunStatus.of(item.get("status")) or RunStatus.QUEUED).is_terminal,
             tool_rounds=int(item.get("tool_rounds") or 0),
             submitted_rounds=frozenset(item.get("submitted_rounds") or ()),
+            calls_unrecorded=bool(item.get("calls_unrecorded")),
             lease_until=float(item["lease_until"]) if item.get("lease_until") else None,
             lease_owner=item.get("lease_owner"),
             assistant=extra.get("assistant") if isinstance(extra, Mapping) else None,

@@ -179,6 +179,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         error = UnicodeAttribute(null=True)
         tool_rounds = NumberAttribute(default=0)
         submitted_rounds = UnicodeSetAttribute(null=True)
+        # A round was claimed with an outcome DynamoDB had refused: see rounds.py.
+        calls_unrecorded = BooleanAttribute(null=True)
         # Backend-specific progress (the Responses backend keeps its response chain here).
         backend_state = JSONAttribute(null=True)
         extra = JSONAttribute(null=True)
@@ -205,8 +207,6 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         tenant = UnicodeAttribute(null=True)
         # Where the rest of a message too long for one item is (see large_values.py).
         message_parts = JSONAttribute(null=True)
-        # Set by the engine's first write of the record (see message_order.py).
-        first_write = UnicodeAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
         tenant_index = MessageTenantIndex()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -37,7 +36,7 @@ from ..errors import (
     UpstreamError,
 )
 from .large_values import LargeTexts
-from .message_order import conversation_time
+from .message_order import latest_other_time, placed_after
 from .models import ConnectionOptions, StoreModels, build_models
 from .pagination import END, PageSeeker
 from .shared_connection import bind_models, shared_connection
@@ -477,7 +476,13 @@ class Store:
 
     @_translate_errors
     def claim_tool_round(
-        self, thread_id: str, run_id: str, round_key: str, token: str = ""
+        self,
+        thread_id: str,
+        run_id: str,
+        round_key: str,
+        token: str = "",
+        *,
+        calls_unrecorded: bool = False,
     ) -> int | None:
         """Claim the submission of one round of tool outputs; None if it was claimed already.
 
@@ -485,19 +490,20 @@ class Store:
         however many drivers reach it. Returns the number of rounds claimed so far.
         ``token`` (unique per attempt) marks the claim as the caller's: when botocore
         retries a claim whose first answer was lost, the retry's failed condition is
-        recognised as the caller's own claim, not another driver's.
+        recognised as the caller's own claim, not another driver's. ``calls_unrecorded``:
+        outcomes of the round are not recorded yet; the run's end completes their records.
         """
         model = self.models.Run
         item = model(thread_id, run_id)
         mark = f"{round_key}@{token}"
+        actions = [
+            model.submitted_rounds.add({round_key, mark} if token else {round_key}),
+            model.tool_rounds.add(1),
+        ]
+        if calls_unrecorded:
+            actions.append(model.calls_unrecorded.set(True))
         try:
-            item.update(
-                actions=[
-                    model.submitted_rounds.add({round_key, mark} if token else {round_key}),
-                    model.tool_rounds.add(1),
-                ],
-                condition=~model.submitted_rounds.contains(round_key),
-            )
+            item.update(actions=actions, condition=~model.submitted_rounds.contains(round_key))
         except PynamoDBException as exc:
             if not _is_conditional_failure(exc):
                 raise
@@ -636,26 +642,72 @@ class Store:
         in_conversation: bool = False,
     ) -> dict[str, Any]:
         """Insert or update a message. ``in_conversation``: the engine records it as it
-        happens; its first record's time, placed after the thread's latest message (see
-        message_order.py), is kept. Otherwise ``created_at`` is written as given."""
+        happens (see :meth:`record_conversation`). Otherwise ``created_at`` is written as
+        given."""
         _require_keys(thread_id=thread_id, message_id=message_id)
+        if in_conversation:
+            created_at = placed_after(
+                latest_other_time(self.models.Message, thread_id, {message_id}), created_at
+            )
+        return self._write_message(
+            thread_id=thread_id,
+            message_id=message_id,
+            role=role,
+            message=message,
+            created_at=created_at,
+            run_id=run_id,
+            owner=owner,
+            keep_first_time=in_conversation,
+        )
+
+    @_translate_errors
+    def record_conversation(
+        self, messages: Sequence[Mapping[str, Any]], owner: Mapping[str, str] | None = None
+    ) -> None:
+        """Record messages of one thread as they happened, in this order (a run's
+        question and answers): each is placed after the one before it and after the
+        thread's newest other message (message_order.py); a message recorded before keeps
+        its first record's time. ``messages``: upsert_message's keyword arguments."""
+        if not messages:
+            return
+        thread_id = messages[0]["thread_id"]
+        ids = {m["message_id"] for m in messages}
+        if len({m["thread_id"] for m in messages}) != 1:
+            raise ValueError("record_conversation records the messages of one thread")
+        for key in ids:
+            _require_keys(thread_id=thread_id, message_id=key)
+        latest = latest_other_time(self.models.Message, thread_id, ids)
+        for entry in messages:
+            at = placed_after(latest, entry["created_at"])
+            self._write_message(**{**entry, "created_at": at}, owner=owner, keep_first_time=True)
+            latest = at if latest is None else max(latest, at)
+
+    def _write_message(
+        self,
+        *,
+        thread_id: str,
+        message_id: str,
+        role: str,
+        message: str,
+        created_at: datetime,
+        run_id: str | None,
+        owner: Mapping[str, str] | None,
+        keep_first_time: bool,
+    ) -> dict[str, Any]:
         model = self.models.Message
         text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
-        token = uuid.uuid4().hex
         actions = [
             model.role.set(role),
             model.message.set(text),
             model.message_parts.set(parts) if parts else model.message_parts.remove(),
+            # The first record's time stays: the conversation placed it.
+            model.created_at.set(model.created_at | created_at)
+            if keep_first_time
+            else model.created_at.set(created_at),
         ]
         for name, value in (owner or {}).items():  # {owner, tenant}: kept once set
             attribute = getattr(model, name)
             actions.append(attribute.set(attribute | value))
-        if in_conversation:
-            # The first record's time stays; the token tells this write it made the record.
-            actions.append(model.created_at.set(model.created_at | created_at))
-            actions.append(model.first_write.set(model.first_write | token))
-        else:
-            actions.append(model.created_at.set(created_at))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
         item = model(thread_id, message_id)
@@ -670,10 +722,6 @@ class Store:
                 item.update(actions=actions)
                 # The long text it held (now redacted, say) goes with its parts.
                 self._texts.discard(model, (thread_id, message_id), "message")
-        if in_conversation and item.first_write == token:
-            at = conversation_time(model, thread_id, message_id, created_at)
-            if at != created_at:
-                item.update(actions=[model.created_at.set(at)])
         return self._simple(item)
 
     @_translate_errors
