@@ -10,12 +10,16 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from openai_assistant_engine import contract_document
@@ -170,8 +174,15 @@ def register_assistant(env: dict[str, Any], client: Client, backend: str) -> str
     return assistant_id
 
 
-def run_turn(client: Client, assistant_id: str, thread_id: str | None, text: str) -> str:
-    """askOpenAi, currentRun until the run ends, lastMessage: one user turn."""
+def run_turn(
+    client: Client,
+    assistant_id: str,
+    thread_id: str | None,
+    text: str,
+    poll_interval: float = 0.0,
+) -> str:
+    """askOpenAi, currentRun (every ``poll_interval`` s) until the run ends, lastMessage:
+    one user turn."""
     asked = client(
         "askOpenAi",
         assistantType="bench",
@@ -193,5 +204,76 @@ def run_turn(client: Client, assistant_id: str, thread_id: str | None, text: str
             break
         if time.monotonic() > deadline:
             raise RuntimeError(f"run {asked['currentRunId']} did not end")
+        time.sleep(poll_interval)
     client("getLastMessage", assistantId=assistant_id, threadId=asked["threadId"], role="assistant")
     return asked["threadId"]
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_moto_and_sandbox(
+    port: int, prefix: str, latency: float = 0.0
+) -> tuple[list[subprocess.Popen], dict[str, Any]]:
+    """moto's server (on ``port``) and the sandbox (on ``port + 1``, answering each
+    request after ``latency`` seconds) as processes of their own, so that a measured
+    process's CPU and GIL are its own; their settings for an engine, tables created."""
+    moto = subprocess.Popen(
+        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    sandbox = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "openai_assistant_engine.sandbox",
+            "--port",
+            str(port + 1),
+            "--latency",
+            str(latency),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert sandbox.stdout is not None
+    sandbox_url = sandbox.stdout.readline().strip()
+    setting = {
+        "region_name": "us-east-1",
+        "aws_access_key_id": "bench",
+        "aws_secret_access_key": "bench",
+        "dynamodb_endpoint": f"http://127.0.0.1:{port}",
+        "table_prefix": prefix,
+        "openai_api_key": "sk-sandbox",
+        "openai_base_url": sandbox_url,
+        "function_module_allowlist": TOOL_MODULE,
+    }
+    _wait_for(f"http://127.0.0.1:{port}/moto-api/")
+    from openai_assistant_engine import create_tables
+
+    create_tables(**setting)
+    return [moto, sandbox], setting
+
+
+def stop_processes(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _wait_for(url: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

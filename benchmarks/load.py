@@ -23,9 +23,9 @@ import sys
 import threading
 import time
 import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _harness import ROOT, TOOL_MODULE, start_moto_and_sandbox, stop_processes
+
 SPEC = ROOT / "openai_assistant_engine" / "schema" / "contract.graphql"
 TEXT = 'Weather please\ncall:get_weather {"city": "Tokyo"}'
 TERMINAL = {"completed", "failed", "cancelled", "expired", "incomplete"}
@@ -107,40 +107,9 @@ class Load:
             return  # counted in errors
 
 
-TOOL_MODULE = "openai_assistant_engine.examples.weather_tools"
-
-
 def start_services(port: int) -> tuple[list[subprocess.Popen], str]:
     """moto, the sandbox and `oae serve` (on ``port``, ``port + 1`` and a free port)."""
-    bin_dir = Path(sys.executable).parent
-    moto = subprocess.Popen(
-        [str(bin_dir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    sandbox = subprocess.Popen(
-        [sys.executable, "-m", "openai_assistant_engine.sandbox", "--port", str(port + 1)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    processes = [moto, sandbox]
-    sandbox_url = sandbox.stdout.readline().strip()
-    setting = {
-        "region_name": "us-east-1",
-        "aws_access_key_id": "bench",
-        "aws_secret_access_key": "bench",
-        "dynamodb_endpoint": f"http://127.0.0.1:{port}",
-        "table_prefix": "load-",
-        "openai_api_key": "sk-sandbox",
-        "openai_base_url": sandbox_url,
-        "function_module_allowlist": TOOL_MODULE,
-    }
-    _wait_for(f"http://127.0.0.1:{port}/moto-api/")
-    from openai_assistant_engine import create_tables
-
-    create_tables(**setting)
+    processes, setting = start_moto_and_sandbox(port, prefix="load-")
     environment = {**os.environ, **{name.upper(): value for name, value in setting.items()}}
     server = subprocess.Popen(
         [sys.executable, "-m", "openai_assistant_engine.cli", "serve", "--port", "0"],
@@ -155,18 +124,6 @@ def start_services(port: int) -> tuple[list[subprocess.Popen], str]:
         if line.startswith("Serving "):
             return processes, line.split()[1]
     raise RuntimeError("the server did not start")
-
-
-def _wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def register_assistant(url: str) -> dict:
@@ -264,9 +221,7 @@ def main() -> None:
         elapsed = run_conversations(load, args.conversations, args.turns)
         missing = verify(load)
     finally:
-        for process in reversed(processes):
-            process.terminate()
-            process.wait(timeout=30)
+        stop_processes(processes)
     latencies = load.latencies
     print(f"conversations {args.conversations}, turns each {args.turns}, {elapsed:.1f} s")
     print(f"{'requests':<24} {len(latencies):>10}")
