@@ -200,6 +200,36 @@ def test_backend_switch_leaves_old_threads_readable(make_chat):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_last_message_of_a_role_deep_in_a_long_thread_reads_full_pages(
+    make_chat, openai_sandbox, backend
+):
+    """A conversation started elsewhere (no records: OpenAI is asked) whose only user
+    message is 250 messages back: one small page, then pages of 100 (was 26 requests of
+    10)."""
+    from openai import OpenAI
+
+    chat = make_chat(backend, "poll")
+    sdk = OpenAI(api_key="sk-sandbox", base_url=openai_sandbox.base_url)
+    replies = [{"role": "assistant", "content": f"Reply {n}"} for n in range(250)]
+    if backend == "responses":
+        thread_id = sdk.conversations.create(items=[{"role": "user", "content": "Lonely"}]).id
+        for start in range(0, len(replies), 20):  # OpenAI takes 20 items per request
+            sdk.conversations.items.create(thread_id, items=replies[start : start + 20])
+    else:
+        thread = sdk.beta.threads.create(messages=[{"role": "user", "content": "Lonely"}])
+        thread_id = thread.id
+        for reply in replies:
+            sdk.beta.threads.messages.create(thread_id, **reply)
+    before = len(openai_sandbox.request_log)
+
+    last = chat.last_message(thread_id, role="user")
+
+    assert last["message"] == "Lonely"
+    listings = [path for _, path in openai_sandbox.request_log[before:] if thread_id in path]
+    assert len(listings) == 4, listings  # 10, then 100 + 100 + 41
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_last_message_reads_the_recorded_reply_in_bounded_reads(make_chat, backend):
     from .graphql_calls import count_dynamodb_calls
 

@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from ..errors import EngineError, UpstreamError
@@ -25,13 +26,12 @@ from .base import (
     Usage,
 )
 from .openai_errors import openai_errors
+from .paging import FIRST_PAGE, newest_first
 
 __all__ = ["AssistantsBackend"]
 
 # How many messages one page of a listing asks for.
 _PAGE = 100
-# The newest messages of a thread that are searched for a role before paging on.
-_RECENT = 10
 
 
 @contextmanager
@@ -146,7 +146,7 @@ class AssistantsBackend:
         just after the run started (no message can be added while a run is active)."""
         try:
             with _quiet_deprecation(), openai_errors(self.name, "Reading the user's message"):
-                page = self._threads.messages.list(run.thread_id, order="desc", limit=_RECENT)
+                page = self._threads.messages.list(run.thread_id, order="desc", limit=FIRST_PAGE)
         except EngineError as exc:
             raise type(exc)(
                 f"{exc.message} Run {run.id} has started: repeat askOpenAi to pick it up.",
@@ -203,14 +203,11 @@ class AssistantsBackend:
     def latest_message(self, thread_id: str, role: str) -> Message | None:
         # The newest message is nearly always the one asked for: read a few, page on rarely.
         with _quiet_deprecation(), openai_errors(self.name, "Reading the last message"):
-            page = self._threads.messages.list(thread_id, order="desc", limit=_RECENT)
-            while True:
-                for message in page.data:
-                    if message.role == role:
-                        return _message(message)
-                if not page.has_next_page():
-                    return None
-                page = page.get_next_page()
+            listing = partial(self._threads.messages.list, thread_id, order="desc")
+            for message in newest_first(listing):
+                if message.role == role:
+                    return _message(message)
+        return None
 
     def list_messages(self, thread_id: str, roles: list[str] | None, order: str) -> list[Message]:
         with _quiet_deprecation(), openai_errors(self.name, "Listing the thread's messages"):

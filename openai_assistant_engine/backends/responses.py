@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from ..errors import BadRequestError, EngineError, NotFoundError, UpstreamError
@@ -28,10 +29,10 @@ from .base import (
     Usage,
 )
 from .openai_errors import openai_errors
+from .paging import newest_first
 
 __all__ = ["ResponsesBackend"]
 
-_RECENT = 10
 _PAGE = 100
 # The stream events that carry a response's last state.
 _FINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
@@ -234,8 +235,8 @@ class ResponsesBackend:
 
     def latest_message(self, thread_id: str, role: str) -> Message | None:
         with openai_errors(self.name, "Reading the last message"):
-            page = self._client.conversations.items.list(thread_id, order="desc", limit=_RECENT)
-            for item in page:  # pages on only when the newest few hold no such message
+            listing = partial(self._client.conversations.items.list, thread_id, order="desc")
+            for item in newest_first(listing):
                 if getattr(item, "type", None) == "message" and item.role == role:
                     return _messages_in([item], thread_id)[0]
         return None

@@ -561,8 +561,8 @@ class Store:
 
     @_translate_errors
     def latest_message(self, thread_id: str, role: str) -> dict[str, Any] | None:
-        """The thread's newest recorded message of ``role`` (newest first by time; the
-        pages grow, so a role that is rare among recent messages costs few reads)."""
+        """The thread's newest recorded message of ``role`` (newest first by time, in
+        pages of 25: the newest message is nearly always the one asked for)."""
         _require_keys(thread_id=thread_id)
         model = self.models.Message
         query = model.created_at_index.query(
