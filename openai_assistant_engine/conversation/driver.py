@@ -171,7 +171,7 @@ class RunDriver:
                 stream = backend.stream_tool_outputs(
                     turn.thread_id, record.run_id, outputs, turn.options, progress
                 )
-                next_state = self._follow(stream, record, lease)
+                next_state = self.follow_stream(stream, record, lease)
             else:
                 next_state = backend.submit_tool_outputs(
                     turn.thread_id, record.run_id, outputs, turn.options, progress
@@ -210,9 +210,6 @@ class RunDriver:
         self, events: Iterator[StreamEvent], record: RunRecord, lease: Lease
     ) -> RunState:
         """Read a stream to its last word, emitting the text as it comes."""
-        return self._follow(events, record, lease)
-
-    def _follow(self, events: Iterator[StreamEvent], record: RunRecord, lease: Lease) -> RunState:
         stopped: RunState | None = None
         renew_at = time.time() + self._workers.renew_every
         for event in events:

@@ -17,7 +17,7 @@ from .events import RunEvent
 from .history import History
 from .recorder import Recorder
 from .rounds import Rounds
-from .run import RunRecord
+from .run import RunRecord, RunStatus
 from .starting import Starter
 from .turn import Turn
 
@@ -259,12 +259,9 @@ class Conversation:
             return
         record = record or RunRecord(thread_id=thread["thread_id"], run_id=run_id)
         view = self._driver.advance(turn, record)
-        if view.get("status") in _ENDED:
+        if RunStatus.ended(view.get("status")):
             return
         raise ConflictError(
             f"Thread {thread['thread_id']!r} is still busy with run {run_id!r} "
             f"(status {view.get('status')}); poll currentRun until it ends, then ask again."
         )
-
-
-_ENDED = frozenset({"completed", "failed", "cancelled", "expired", "incomplete"})

@@ -31,6 +31,12 @@ class RunStatus(str, Enum):
         return self in _TERMINAL
 
     @classmethod
+    def ended(cls, text: str | None) -> bool:
+        """Whether ``text`` names a status a run ends with."""
+        status = cls.of(text)
+        return status is not None and status.is_terminal
+
+    @classmethod
     def of(cls, text: str | None) -> RunStatus | None:
         """The status named ``text``; None for none, and for a status this engine does
         not know (read as still running: only a known end ends a run)."""
@@ -85,10 +91,11 @@ class RunRecord:
             return None
         extra = item.get("extra") or {}
         owner = {k: item[k] for k in ("owner", "tenant") if item.get(k)}
+        status = RunStatus.of(item.get("status"))
         return cls(
             thread_id=item["thread_id"],
             run_id=item["run_id"],
-            status=RunStatus.of(item.get("status")),
+            status=status,
             assistant_id=item.get("assistant_id"),
             assistant_type=item.get("assistant_type"),
             backend=item.get("backend"),
@@ -98,8 +105,7 @@ class RunRecord:
             progress=dict(item.get("backend_state") or {}),
             usage=dict(item.get("usage") or {}),
             error=item.get("error"),
-            ended=item.get("ended_at") is not None
-            or (RunStatus.of(item.get("status")) or RunStatus.QUEUED).is_terminal,
+            ended=item.get("ended_at") is not None or (status is not None and status.is_terminal),
             tool_rounds=int(item.get("tool_rounds") or 0),
             submitted_rounds=frozenset(item.get("submitted_rounds") or ()),
             calls_unrecorded=bool(item.get("calls_unrecorded")),

@@ -153,7 +153,7 @@ class Starter:
                 started.set_result(run)
                 last = self._driver.follow_stream(events, record, lease)
                 view = self._driver.advance(turn, record, last, lease=lease)
-                if (RunStatus.of(view["status"]) or RunStatus.QUEUED).is_terminal:
+                if RunStatus.ended(view["status"]):
                     record = None  # the end took the lease with it
             except Exception as exc:
                 if not started.done():
