@@ -32,8 +32,11 @@ def measure(
     report_at: set[int],
     listing: bool = False,
     poll_interval: float = 0.0,
+    driver: str = "poll",
 ) -> list[tuple]:
-    setting = settings_for(env, backend, prefix=f"bench-turns-{backend}-")
+    setting = settings_for(
+        env, backend, prefix=f"bench-turns-{backend}-{driver}-", run_driver=driver
+    )
     create_tables(**setting)
     client = Client(OpenaiAssistantEngine(logging.getLogger("bench"), **setting))
     assistant_id = register_assistant(env, client, backend)
@@ -63,13 +66,16 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print turn 2's requests in order")
     parser.add_argument("--latency", type=float, default=0.05, help="sandbox seconds/request")
     parser.add_argument("--poll-ms", type=float, default=100, help="the client's poll interval")
+    parser.add_argument("--driver", choices=("poll", "stream"), default="poll")
     args = parser.parse_args()
     report_at = {t for t in (1, 10, 50, 100) if t <= args.turns} | {args.turns}
     with services() as env:
         env["sandbox"].set_latency(args.latency)
         rows = []
         for backend in ("assistants", "responses"):
-            rows += measure(env, backend, args.turns, report_at, args.list, args.poll_ms / 1000)
+            rows += measure(
+                env, backend, args.turns, report_at, args.list, args.poll_ms / 1000, args.driver
+            )
     print(f"{'backend':<11} {'turn':>5} {'openai req':>11} {'dynamodb req':>13} {'ms':>8}")
     for backend, turn, openai_requests, dynamo_requests, ms in rows:
         print(f"{backend:<11} {turn:>5} {openai_requests:>11} {dynamo_requests:>13} {ms:>8.1f}")
