@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openai_assistant_engine.backends.base import ToolCall
+from openai_assistant_engine.edge.log_text import single_line
 from openai_assistant_engine.errors import BadRequestError, ConfigurationError
 from openai_assistant_engine.function_schema import describe_callable
 
@@ -288,9 +289,8 @@ class ToolRunner:
                 # The model still gets the output; a driver that later finds the claim
                 # without an outcome waits for it to go stale.
                 self._logger.exception(
-                    "Could not record tool call %s (%s) of run %s",
-                    outcome.tool_call_id,
-                    outcome.name,
+                    "Could not record tool call %s of run %s",
+                    _log_label(outcome.tool_call_id, outcome.name),
                     run_id,
                 )
 
@@ -402,22 +402,25 @@ class ToolRunner:
             output = _to_json(result)
         except _ToolFailure as failure:
             self._logger.warning(
-                "Tool call %s (%s) failed: %s: %s",
-                call.id,
-                call.name,
+                "Tool call %s failed: %s: %s",
+                _log_label(call.id, call.name),
                 failure.kind,
-                encodable(failure.message),
+                single_line(failure.message, _LOGGED_MESSAGE_CHARS),
             )
             return job.failed(failure.kind, failure.message)
         except BadRequestError as exc:  # a malformed function entry
-            self._logger.warning("Tool call %s (%s) failed: %s", call.id, call.name, exc.message)
+            self._logger.warning(
+                "Tool call %s failed: %s",
+                _log_label(call.id, call.name),
+                single_line(exc.message, _LOGGED_MESSAGE_CHARS),
+            )
             return job.failed("import_error", exc.message)
         except BaseException as exc:
             # The traceback goes to the log; the model gets the exception's type and message.
-            self._logger.exception("Tool call %s (%s) raised", call.id, call.name)
+            self._logger.exception("Tool call %s raised", _log_label(call.id, call.name))
             return job.failed("exception", _describe_exception(exc))
         self._logger.info(
-            "Tool call %s (%s) completed in %d ms", call.id, call.name, job.elapsed_ms()
+            "Tool call %s completed in %d ms", _log_label(call.id, call.name), job.elapsed_ms()
         )
         return job.completed(output)
 
@@ -565,10 +568,9 @@ class ToolRunner:
                 self._abandoned.append(job.thread)
             still_running = len(self._abandoned)
         self._logger.warning(
-            "Tool call %s (%s) timed out after %.1f s; its thread keeps running in the "
+            "Tool call %s timed out after %.1f s; its thread keeps running in the "
             "background (%d such threads)",
-            job.call.id,
-            job.call.name,
+            _log_label(job.call.id, job.call.name),
             self._timeout,
             still_running,
         )
@@ -760,6 +762,16 @@ def _json_default(value: Any) -> Any:
         f"the result is not JSON-serialisable: it holds a {kind.__module__}.{kind.__qualname__}"
         ", which JSON cannot carry; return dicts, lists, strings, numbers, booleans or None"
     )
+
+
+# The model chooses a call's id, name and arguments (which failure messages quote):
+# written verbatim, a newline in one would forge a log line.
+_LOGGED_MESSAGE_CHARS = 500
+
+
+def _log_label(call_id: str, name: str) -> str:
+    """``id (name)`` of a tool call, safe on one log line."""
+    return f"{single_line(call_id, 80)} ({single_line(name, 80)})"
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

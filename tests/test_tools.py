@@ -285,6 +285,19 @@ def test_unknown_function_names_the_available_ones(token: str) -> None:
     assert "'add'" in error["message"]
 
 
+def test_a_call_name_and_arguments_from_the_model_cannot_forge_a_log_line(
+    token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    forged = "add\nINFO forged: all is well"
+    with caplog.at_level(logging.INFO, logger=LOGGER.name):
+        run_one(make_runner(), entry("add", token=token), call(forged, {"a": 1}))
+        run_one(make_runner(), entry("add", token=token), call("add", '{"a": "\n\u2028x'))
+
+    lines = [record.getMessage() for record in caplog.records]
+    assert lines and all("\n" not in line and "\u2028" not in line for line in lines), lines
+    assert any("add\\x0aINFO forged" in line for line in lines), lines
+
+
 def test_arguments_that_are_not_json_are_rejected(token: str) -> None:
     outcome = run_one(make_runner(), entry("add", token=token), call("add", "{a: 1"))
 
