@@ -186,3 +186,96 @@ def test_a_thread_with_five_thousand_runs_still_records_the_next(
     assert len(thread["runs"]) == existing + 1
     assert len({run["run_id"] for run in thread["runs"]}) == existing + 1
     assert thread["runs"][0]["usage"]["total_tokens"] == 150
+
+
+# ------------------------------------------------------------------ a run's end, at once
+def _a_run_under_way(store, run_id="run-1"):
+    store.upsert_thread(
+        assistant_id="asst-1", thread_id="thread-1", assistant_type="support", updated_by="me"
+    )
+    store.record_run(thread_id="thread-1", run_id=run_id, fields={"status": "in_progress"})
+    store.mark_active_run("asst-1", "thread-1", run_id)
+
+
+def _ending(text="Answer", run_id="run-1", **overrides):
+    at = datetime(2026, 12, 4, 12, 0, tzinfo=timezone.utc)
+    return {
+        "assistant_id": "asst-1",
+        "thread_id": "thread-1",
+        "run_id": run_id,
+        "fields": {"status": "completed", "usage": {"total_tokens": 7}},
+        "messages": [
+            {
+                "thread_id": "thread-1",
+                "message_id": "msg-q",
+                "role": "user",
+                "message": "Question",
+                "created_at": at,
+                "run_id": run_id,
+            },
+            {
+                "thread_id": "thread-1",
+                "message_id": "msg-a",
+                "role": "assistant",
+                "message": text,
+                "created_at": at,
+                "run_id": run_id,
+            },
+        ],
+        **overrides,
+    }
+
+
+def test_a_run_end_records_messages_end_and_idle_thread_once(dynamo_settings):
+    store = store_for(Settings.load(dynamo_settings))
+    _a_run_under_way(store)
+
+    assert store.record_run_end(**_ending()) is True
+    assert store.record_run_end(**_ending("Another answer")) is False  # recorded already
+
+    run = store.get_run("thread-1", "run-1")
+    assert run["status"] == "completed" and run["ended_at"] and run["usage"]["total_tokens"] == 7
+    assert not store.get_thread("asst-1", "thread-1").get("active_run_id")
+    question, answer = (store.get_message("thread-1", m) for m in ("msg-q", "msg-a"))
+    assert answer["message"] == "Answer"  # the second end wrote nothing
+    assert question["created_at"] < answer["created_at"]  # one second of OpenAI's: placed
+
+
+def test_a_repeated_end_clears_a_thread_an_earlier_end_left_busy(dynamo_settings):
+    store = store_for(Settings.load(dynamo_settings))
+    _a_run_under_way(store)
+    store.end_run(thread_id="thread-1", run_id="run-1", fields={"status": "completed"})
+
+    assert store.record_run_end(**_ending()) is False
+    assert not store.get_thread("asst-1", "thread-1").get("active_run_id")
+
+
+def test_a_run_end_on_a_thread_busy_with_another_run_is_recorded_one_write_at_a_time(
+    dynamo_settings,
+):
+    store = store_for(Settings.load(dynamo_settings))
+    _a_run_under_way(store)
+    store.mark_active_run("asst-1", "thread-1", "run-2")  # e.g. a run started elsewhere
+
+    assert store.record_run_end(**_ending()) is True
+    assert store.get_run("thread-1", "run-1")["status"] == "completed"
+    assert store.get_message("thread-1", "msg-a")["message"] == "Answer"
+    assert store.get_thread("asst-1", "thread-1")["active_run_id"] == "run-2"  # not its run
+
+
+def test_a_run_end_over_a_message_that_held_a_long_text_drops_its_parts(dynamo_settings):
+    store = store_for(Settings.load(dynamo_settings))
+    _a_run_under_way(store)
+    long_text = "x" * (150 * 1024)
+    store.upsert_message(
+        thread_id="thread-1",
+        message_id="msg-a",
+        role="assistant",
+        message=long_text,
+        created_at=datetime(2026, 12, 4, 11, 0, tzinfo=timezone.utc),
+    )
+    assert store.get_message("thread-1", "msg-a")["message"] == long_text
+
+    assert store.record_run_end(**_ending("Short now")) is True
+    assert store.get_message("thread-1", "msg-a")["message"] == "Short now"
+    assert not store.get_thread("asst-1", "thread-1").get("active_run_id")
