@@ -572,9 +572,8 @@ def test_a_run_end_dynamodb_throttled_beyond_retries_is_recorded_by_the_repeated
     chat = _dynamo_chat(make_chat, dynamo, "assistants")
     thread_id = _first_turn(chat)
     asked = chat.ask("Second question", thread_id)
-    # No tool: the first write of a poll is the run's end (messages, run, thread: one
-    # transaction).
-    dynamo.fail("TransactWriteItems", count=4, action="throughput")
+    # No tool: the first write of a poll is the record of the run's end.
+    dynamo.fail("UpdateItem", count=4, action="throughput")
 
     message = _poll_until_error(chat, thread_id, asked["currentRunId"])
 
@@ -631,7 +630,7 @@ def test_an_outage_while_a_run_end_is_recorded_then_recovery(make_chat, dynamo, 
     chat = _dynamo_chat(make_chat, dynamo, backend)
     thread_id = _first_turn(chat)
     asked = chat.ask("During the outage", thread_id)
-    dynamo.outage("TransactWriteItems")  # the run's end
+    dynamo.outage("UpdateItem")
 
     message = _poll_until_error(chat, thread_id, asked["currentRunId"])
     assert message.startswith("DynamoDB request failed"), message

@@ -114,12 +114,11 @@ class Recorder:
             self._logger.warning("Could not release the lease on run %s", record.run_id)
 
     def record_end(self, turn: Turn, state: RunState, record: RunRecord | None) -> RunRecord:
-        """Record a run's end, once: its messages, its status, usage and error, and the
-        thread no longer busy with it, in one write (the store's ``record_run_end``).
+        """Record a run's end: its messages first, then its status, usage and error, once.
         Returns the record as it now stands."""
         if not state.progress and record is not None and record.progress:
             state = replace(state, progress=record.progress)
-        messages = turn.backend.run_messages(turn.thread_id, state)
+        self.record_messages(turn.backend.run_messages(turn.thread_id, state), turn.owner)
         if self._may_have_unrecorded_calls(turn, record, state.id):
             self._complete_tool_records(turn, state)
         error = state.error
@@ -133,14 +132,8 @@ class Recorder:
             "error": error,
             "completed_at": state.completed_at,
         }
-        first = self._store.record_run_end(
-            assistant_id=turn.assistant_id,
-            thread_id=turn.thread_id,
-            run_id=state.id,
-            fields=fields,
-            messages=[_message_fields(message) for message in messages],
-            owner=turn.owner,
-        )
+        first = self._store.end_run(thread_id=turn.thread_id, run_id=state.id, fields=fields)
+        self._store.clear_active_run(turn.assistant_id, turn.thread_id, state.id)
         self._ledger.forget(state.id)
         if first:
             self._logger.info(
@@ -173,7 +166,20 @@ class Recorder:
         self, messages: Iterable[Message], owner: dict[str, str] | None = None
     ) -> None:
         """Record messages of one thread in conversation order (the order given)."""
-        self._store.record_conversation([_message_fields(m) for m in messages], owner)
+        self._store.record_conversation(
+            [
+                {
+                    "thread_id": message.thread_id,
+                    "message_id": message.id,
+                    "role": message.role,
+                    "message": message.text,
+                    "created_at": message.created_at or utc_now(),
+                    "run_id": message.run_id,
+                }
+                for message in messages
+            ],
+            owner,
+        )
 
     def _may_have_unrecorded_calls(self, turn: Turn, record: RunRecord | None, run_id: str) -> bool:
         """Whether a call record of the run may still be ``running`` (its outcome held
@@ -196,18 +202,6 @@ class Recorder:
             self._ledger.complete(
                 run_id=state.id, record=item, output=outputs.get(item["tool_call_id"])
             )
-
-
-def _message_fields(message: Message) -> dict[str, Any]:
-    """A message as the store records it."""
-    return {
-        "thread_id": message.thread_id,
-        "message_id": message.id,
-        "role": message.role,
-        "message": message.text,
-        "created_at": message.created_at or utc_now(),
-        "run_id": message.run_id,
-    }
 
 
 def fingerprint(text: str) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import random
 import re
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,11 +23,9 @@ from pynamodb.exceptions import (
     PutError,
     PynamoDBException,
     TableDoesNotExist,
-    TransactWriteError,
     UpdateError,
 )
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from ..errors import (
     BadRequestError,
@@ -133,13 +129,6 @@ def _cause_message(exc: PynamoDBException) -> str:
     except AttributeError:  # a dropped connection has no response to read a message from
         message = None
     return message or str(exc.cause or exc.msg)
-
-
-# A run's end is one transaction; one that meets another transaction on its items is
-# cancelled (TransactionConflict) and tried again this many times in all.
-_TRANSACTION_ATTEMPTS = 3
-# A transaction holds at most 100 items: the run, its thread and this many messages.
-_TRANSACTION_MESSAGES = 90
 
 
 def _is_conditional_failure(exc: PynamoDBException) -> bool:
@@ -450,18 +439,6 @@ class Store:
         """
         _require_keys(thread_id=thread_id, run_id=run_id)
         model = self.models.Run
-        try:
-            model(thread_id, run_id).update(
-                actions=self._run_end_actions(fields), condition=model.ended_at.does_not_exist()
-            )
-        except PynamoDBException as exc:
-            if _is_conditional_failure(exc):
-                return False
-            raise
-        return True
-
-    def _run_end_actions(self, fields: Mapping[str, Any]) -> list[Any]:
-        model = self.models.Run
         now = utc_now()
         actions = [
             model.updated_at.set(now),
@@ -474,101 +451,15 @@ class Store:
             if name in fields:
                 value, attribute = fields[name], getattr(model, name)
                 actions.append(attribute.remove() if value is None else attribute.set(value))
-        return actions
-
-    @_translate_errors
-    def record_run_end(
-        self,
-        *,
-        assistant_id: str,
-        thread_id: str,
-        run_id: str,
-        fields: Mapping[str, Any],
-        messages: Sequence[Mapping[str, Any]],
-        owner: Mapping[str, str] | None = None,
-    ) -> bool:
-        """Record a run's end with its messages: the messages (in conversation order, see
-        :meth:`record_conversation`), the end (once: conditional on ``ended_at``, as
-        :meth:`end_run`) and the thread no longer busy with the run, in one transaction.
-        True when this call recorded the end.
-
-        Another driver's end recorded already cancels it: that driver wrote the messages;
-        the thread's busy mark is cleared again (an end written one request at a time may
-        have stopped before it). Cancelled for any other reason (a message that held a
-        long text, a thread busy with another run), the same is written one request at a
-        time.
-        """
-        _require_keys(thread_id=thread_id, run_id=run_id)
-        placed = self._placed_in_conversation(thread_id, messages)
-        attempts = _TRANSACTION_ATTEMPTS if len(placed) <= _TRANSACTION_MESSAGES else 0
-        for _ in range(attempts):
-            try:
-                self._transact_run_end(assistant_id, thread_id, run_id, fields, placed, owner)
-                return True
-            except TransactWriteError as exc:
-                reasons = [getattr(r, "code", None) for r in exc.cancellation_reasons]
-                if not reasons:
-                    raise
-            run_reason = reasons[len(placed)]
-            if run_reason == "ConditionalCheckFailed":
-                self.clear_active_run(assistant_id, thread_id, run_id)
+        try:
+            model(thread_id, run_id).update(
+                actions=actions, condition=model.ended_at.does_not_exist()
+            )
+        except PynamoDBException as exc:
+            if _is_conditional_failure(exc):
                 return False
-            if "TransactionConflict" not in reasons:
-                break
-            time.sleep(random.uniform(0.01, 0.05))  # another transaction on these items
-        for entry in placed:
-            self._write_message(**entry, owner=owner, keep_first_time=True)
-        first = self.end_run(thread_id=thread_id, run_id=run_id, fields=fields)
-        self.clear_active_run(assistant_id, thread_id, run_id)
-        return first
-
-    def _transact_run_end(
-        self,
-        assistant_id: str,
-        thread_id: str,
-        run_id: str,
-        fields: Mapping[str, Any],
-        placed: Sequence[Mapping[str, Any]],
-        owner: Mapping[str, str] | None,
-    ) -> None:
-        messages, runs, threads = self.models.Message, self.models.Run, self.models.Thread
-        with TransactWrite(connection=self.connection) as transaction:
-            for entry in placed:
-                item, actions, parts = self._message_update(
-                    **entry, owner=owner, keep_first_time=True
-                )
-                # A record that held a long text must lose its parts: not in a transaction.
-                condition = None if parts else messages.message_parts.does_not_exist()
-                transaction.update(item, actions=actions, condition=condition)
-            transaction.update(
-                runs(thread_id, run_id),
-                actions=self._run_end_actions(fields),
-                condition=runs.ended_at.does_not_exist(),
-            )
-            transaction.update(
-                threads(assistant_id, thread_id),
-                actions=[threads.active_run_id.remove()],
-                condition=threads.active_run_id == run_id,
-            )
-
-    def _placed_in_conversation(
-        self, thread_id: str, messages: Sequence[Mapping[str, Any]]
-    ) -> list[dict[str, Any]]:
-        """``messages`` with the times that place them in conversation order."""
-        if not messages:
-            return []
-        ids = {m["message_id"] for m in messages}
-        if len({m["thread_id"] for m in messages}) != 1 or messages[0]["thread_id"] != thread_id:
-            raise ValueError("messages of one thread are placed together")
-        for key in ids:
-            _require_keys(thread_id=thread_id, message_id=key)
-        latest = latest_other_time(self.models.Message, thread_id, ids)
-        placed = []
-        for entry in messages:
-            at = placed_after(latest, entry["created_at"])
-            placed.append({**entry, "created_at": at})
-            latest = at if latest is None else max(latest, at)
-        return placed
+            raise
+        return True
 
     @_translate_errors
     def get_run(self, thread_id: str, run_id: str) -> dict[str, Any] | None:
@@ -779,8 +670,17 @@ class Store:
         its first record's time. ``messages``: upsert_message's keyword arguments."""
         if not messages:
             return
-        for entry in self._placed_in_conversation(messages[0]["thread_id"], messages):
-            self._write_message(**entry, owner=owner, keep_first_time=True)
+        thread_id = messages[0]["thread_id"]
+        ids = {m["message_id"] for m in messages}
+        if len({m["thread_id"] for m in messages}) != 1:
+            raise ValueError("record_conversation records the messages of one thread")
+        for key in ids:
+            _require_keys(thread_id=thread_id, message_id=key)
+        latest = latest_other_time(self.models.Message, thread_id, ids)
+        for entry in messages:
+            at = placed_after(latest, entry["created_at"])
+            self._write_message(**{**entry, "created_at": at}, owner=owner, keep_first_time=True)
+            latest = at if latest is None else max(latest, at)
 
     def _write_message(
         self,
@@ -794,44 +694,6 @@ class Store:
         owner: Mapping[str, str] | None,
         keep_first_time: bool,
     ) -> dict[str, Any]:
-        model = self.models.Message
-        item, actions, parts = self._message_update(
-            thread_id=thread_id,
-            message_id=message_id,
-            role=role,
-            message=message,
-            created_at=created_at,
-            run_id=run_id,
-            owner=owner,
-            keep_first_time=keep_first_time,
-        )
-        if parts is not None:
-            item.update(actions=actions)
-        else:
-            try:  # one request, unless the record held a long text before
-                item.update(actions=actions, condition=model.message_parts.does_not_exist())
-            except UpdateError as exc:
-                if not _is_conditional_failure(exc):
-                    raise
-                item.update(actions=actions)
-                # The long text it held (now redacted, say) goes with its parts.
-                self._texts.discard(model, (thread_id, message_id), "message")
-        return self._simple(item)
-
-    def _message_update(
-        self,
-        *,
-        thread_id: str,
-        message_id: str,
-        role: str,
-        message: str,
-        created_at: datetime,
-        run_id: str | None,
-        owner: Mapping[str, str] | None,
-        keep_first_time: bool,
-    ) -> tuple[Model, list[Any], dict[str, Any] | None]:
-        """(the record, the update that writes the message, the pointer to its parts):
-        a long text's parts are written here, before the record that points at them."""
         model = self.models.Message
         text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
         actions = [
@@ -848,7 +710,19 @@ class Store:
             actions.append(attribute.set(attribute | value))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
-        return model(thread_id, message_id), actions, parts
+        item = model(thread_id, message_id)
+        if parts is not None:
+            item.update(actions=actions)
+        else:
+            try:  # one request, unless the record held a long text before
+                item.update(actions=actions, condition=model.message_parts.does_not_exist())
+            except UpdateError as exc:
+                if not _is_conditional_failure(exc):
+                    raise
+                item.update(actions=actions)
+                # The long text it held (now redacted, say) goes with its parts.
+                self._texts.discard(model, (thread_id, message_id), "message")
+        return self._simple(item)
 
     @_translate_errors
     def delete_message(self, thread_id: str, message_id: str) -> None:
