@@ -639,61 +639,12 @@ class Store:
         created_at: datetime,
         run_id: str | None = None,
         owner: Mapping[str, str] | None = None,
-        in_conversation: bool = False,
+        keep_first_time: bool = False,
     ) -> dict[str, Any]:
-        """Insert or update a message. ``in_conversation``: the engine records it as it
-        happens (see :meth:`record_conversation`). Otherwise ``created_at`` is written as
-        given."""
+        """Insert or update a message. ``keep_first_time``: a record made before keeps its
+        time (the conversation order placed it: see :meth:`record_conversation`);
+        otherwise ``created_at`` is written as given."""
         _require_keys(thread_id=thread_id, message_id=message_id)
-        if in_conversation:
-            created_at = placed_after(
-                latest_other_time(self.models.Message, thread_id, {message_id}), created_at
-            )
-        return self._write_message(
-            thread_id=thread_id,
-            message_id=message_id,
-            role=role,
-            message=message,
-            created_at=created_at,
-            run_id=run_id,
-            owner=owner,
-            keep_first_time=in_conversation,
-        )
-
-    @_translate_errors
-    def record_conversation(
-        self, messages: Sequence[Mapping[str, Any]], owner: Mapping[str, str] | None = None
-    ) -> None:
-        """Record messages of one thread as they happened, in this order (a run's
-        question and answers): each is placed after the one before it and after the
-        thread's newest other message (message_order.py); a message recorded before keeps
-        its first record's time. ``messages``: upsert_message's keyword arguments."""
-        if not messages:
-            return
-        thread_id = messages[0]["thread_id"]
-        ids = {m["message_id"] for m in messages}
-        if len({m["thread_id"] for m in messages}) != 1:
-            raise ValueError("record_conversation records the messages of one thread")
-        for key in ids:
-            _require_keys(thread_id=thread_id, message_id=key)
-        latest = latest_other_time(self.models.Message, thread_id, ids)
-        for entry in messages:
-            at = placed_after(latest, entry["created_at"])
-            self._write_message(**{**entry, "created_at": at}, owner=owner, keep_first_time=True)
-            latest = at if latest is None else max(latest, at)
-
-    def _write_message(
-        self,
-        *,
-        thread_id: str,
-        message_id: str,
-        role: str,
-        message: str,
-        created_at: datetime,
-        run_id: str | None,
-        owner: Mapping[str, str] | None,
-        keep_first_time: bool,
-    ) -> dict[str, Any]:
         model = self.models.Message
         text, parts = self._texts.spill(model, (thread_id, message_id), "message", message)
         actions = [
@@ -723,6 +674,28 @@ class Store:
                 # The long text it held (now redacted, say) goes with its parts.
                 self._texts.discard(model, (thread_id, message_id), "message")
         return self._simple(item)
+
+    @_translate_errors
+    def record_conversation(
+        self, messages: Sequence[Mapping[str, Any]], owner: Mapping[str, str] | None = None
+    ) -> None:
+        """Record messages of one thread as they happened, in this order (a run's
+        question and answers): each is placed after the one before it and after the
+        thread's newest other message (message_order.py); a message recorded before keeps
+        its first record's time. ``messages``: upsert_message's keyword arguments."""
+        if not messages:
+            return
+        thread_id = messages[0]["thread_id"]
+        ids = {m["message_id"] for m in messages}
+        if len({m["thread_id"] for m in messages}) != 1:
+            raise ValueError("record_conversation records the messages of one thread")
+        for key in ids:
+            _require_keys(thread_id=thread_id, message_id=key)
+        latest = latest_other_time(self.models.Message, thread_id, ids)
+        for entry in messages:
+            at = placed_after(latest, entry["created_at"])
+            self.upsert_message(**{**entry, "created_at": at}, owner=owner, keep_first_time=True)
+            latest = at if latest is None else max(latest, at)
 
     @_translate_errors
     def delete_message(self, thread_id: str, message_id: str) -> None:
