@@ -186,3 +186,28 @@ def test_a_thread_with_five_thousand_runs_still_records_the_next(
     assert len(thread["runs"]) == existing + 1
     assert len({run["run_id"] for run in thread["runs"]}) == existing + 1
     assert thread["runs"][0]["usage"]["total_tokens"] == 150
+
+
+def test_two_claims_of_a_tool_call_in_the_same_microsecond_have_one_winner(
+    dynamo_settings, monkeypatch
+):
+    """Pollers of one process often claim a call in the same microsecond: the claim's
+    time cannot tell them apart (the fifty-run race test caught a call run twice)."""
+    from openai_assistant_engine.store import repository
+
+    store = store_for(Settings.load(dynamo_settings))
+    same_moment = datetime(2026, 12, 4, 21, 0, tzinfo=timezone.utc)
+    monkeypatch.setattr(repository, "utc_now", lambda: same_moment)
+    claim = {
+        "run_id": "run-1",
+        "tool_call_id": "call-1",
+        "thread_id": "thread-1",
+        "name": "count",
+        "arguments": "{}",
+        "stale_before": same_moment - timedelta(minutes=1),
+    }
+
+    outcomes = [store.claim_tool_call(**claim) for _ in range(2)]
+
+    assert [won for won, _ in outcomes] == [True, False]
+    assert outcomes[1][1]["status"] == "running"

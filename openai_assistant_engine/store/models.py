@@ -225,6 +225,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         error = UnicodeAttribute(null=True)
         duration_ms = NumberAttribute(null=True)
         claimed_at = UTCDateTimeAttribute()
+        # Whose claim this is (unique per attempt: see Store.claim_tool_call).
+        claim_token = UnicodeAttribute(null=True)
         started_at = UTCDateTimeAttribute(null=True)
         finished_at = UTCDateTimeAttribute(null=True)
         # Where the rest of a text too long for one item is (see large_values.py).

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -728,11 +729,14 @@ class Store:
         Returns (True, None) when the caller owns the call now; (False, record) when
         another caller claimed it (record shows whether it finished). A claim left by a
         process that died (still ``running`` and older than ``stale_before``) is taken over.
-        The claim's time (to the microsecond) identifies it: when botocore retries a claim
-        whose first answer was lost, the retry finds the caller's own claim and wins.
+        A token unique to the attempt identifies the claim: when botocore retries a claim
+        whose first answer was lost, the retry finds the caller's own claim and wins. (Its
+        time did before: pollers of one process often claim in the same microsecond, and
+        each of them ran the call.)
         """
         model = self.models.ToolCallRecord
         now = utc_now()
+        token = uuid.uuid4().hex
         text, parts = self._texts.spill(model, (run_id, tool_call_id), "arguments", arguments)
         item = model(
             run_id,
@@ -743,6 +747,7 @@ class Store:
             arguments_parts=parts,
             status="running",
             claimed_at=now,
+            claim_token=token,
             **(owner or {}),  # {owner, tenant} of the call's thread (identity on)
         )
         unclaimed = model.tool_call_id.does_not_exist()
@@ -753,7 +758,8 @@ class Store:
             if not _is_conditional_failure(exc):
                 raise
             existing = self._get(model, run_id, tool_call_id, consistent_read=True)
-            if existing and existing.get("status") == "running" and existing["claimed_at"] == now:
+            mine = existing and existing.get("claim_token") == token
+            if mine and existing.get("status") == "running":
                 return True, None
             return False, existing
         return True, None
