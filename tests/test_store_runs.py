@@ -211,3 +211,25 @@ def test_two_claims_of_a_tool_call_in_the_same_microsecond_have_one_winner(
 
     assert [won for won, _ in outcomes] == [True, False]
     assert outcomes[1][1]["status"] == "running"
+
+
+def test_a_run_end_claim_whose_answer_was_lost_is_its_own_when_botocore_retries_it(
+    dynamo_settings,
+):
+    """DynamoDB wrote the claim, the connection dropped before its answer: botocore sends
+    it again, and the retry must see its own claim (before: it lost to itself, and no
+    driver cancelled the run at the round cap)."""
+    from .dynamo_faults import DynamoFaultProxy
+
+    with DynamoFaultProxy(dynamo_settings["dynamodb_endpoint"]) as dynamo:
+        store = store_for(Settings.load({**dynamo_settings, "dynamodb_endpoint": dynamo.endpoint}))
+        store.record_run(thread_id="t", run_id="r", fields={"status": "requires_action"})
+        dynamo.fail("UpdateItem", count=1, action="drop_after")
+
+        assert store.claim_run_end("t", "r", "cancelled after 2 tool rounds") is True
+        assert dynamo.affected(), "the claim's first answer was not dropped"
+        assert store.claim_run_end("t", "r", "cancelled after 2 tool rounds") is False
+
+    assert store_for(Settings.load(dynamo_settings)).get_run("t", "r")["error"] == (
+        "cancelled after 2 tool rounds"
+    )

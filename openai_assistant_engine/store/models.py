@@ -181,6 +181,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         submitted_rounds = UnicodeSetAttribute(null=True)
         # A round was claimed with an outcome DynamoDB had refused: see rounds.py.
         calls_unrecorded = BooleanAttribute(null=True)
+        # Whose claim of the run's end on purpose this is (see Store.claim_run_end).
+        end_claim = UnicodeAttribute(null=True)
         # Backend-specific progress (the Responses backend keeps its response chain here).
         backend_state = JSONAttribute(null=True)
         extra = JSONAttribute(null=True)

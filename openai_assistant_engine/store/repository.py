@@ -521,18 +521,26 @@ class Store:
         A conditional write on the run's ``error`` (empty until a run ends): exactly one
         driver wins and cancels the run upstream; False for the others, who leave it to the
         winner. The reason is in the record before the cancellation is, so whichever driver
-        later records the cancelled run keeps it.
+        later records the cancelled run keeps it. A token unique to the attempt marks the
+        claim: when botocore retries a claim whose first answer was lost, the retry finds
+        its own mark and wins (else no driver would cancel the run).
         """
         model = self.models.Run
+        token = uuid.uuid4().hex
         try:
             model(thread_id, run_id).update(
-                actions=[model.error.set(reason), model.updated_at.set(utc_now())],
+                actions=[
+                    model.error.set(reason),
+                    model.end_claim.set(token),
+                    model.updated_at.set(utc_now()),
+                ],
                 condition=model.error.does_not_exist(),
             )
         except PynamoDBException as exc:
-            if _is_conditional_failure(exc):
-                return False
-            raise
+            if not _is_conditional_failure(exc):
+                raise
+            record = self._get(model, thread_id, run_id, consistent_read=True) or {}
+            return record.get("end_claim") == token
         return True
 
     @_translate_errors
