@@ -636,9 +636,9 @@ class _Job:
             tool_call_id=self.call.id,
             name=self.call.name,
             arguments=self.call.arguments,
-            output=encodable(output),
+            output=_encodable(output),
             status=status,
-            error=None if error is None else encodable(error),
+            error=None if error is None else _encodable(error),
             duration_ms=self.elapsed_ms(),
             started_at=self._started_at,
             finished_at=_utcnow(),
@@ -777,7 +777,7 @@ def _log_label(call_id: str, name: str) -> str:
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def encodable(text: str) -> str:
+def _encodable(text: str) -> str:
     """``text`` with every lone surrogate (what Python makes of undecodable bytes: file
     names, subprocess output) replaced by U+FFFD: they have no UTF-8 form, so neither
     OpenAI's request nor a DynamoDB item could carry them."""

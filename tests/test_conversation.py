@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from .conversation_calls import TERMINAL
+from .toolbox import conversation_tools
 
 BACKENDS = ["assistants", "responses"]
 DRIVERS = ["poll", "stream"]
@@ -164,8 +165,10 @@ def test_ten_simultaneous_asks_on_one_thread_start_one_run_and_answer_409_to_the
     run = chat.wait_for_run(thread_id, won["currentRunId"])
     assert run["status"] == "completed", run
     questions = [m["message"] for m in chat.live_messages(thread_id, roles=["user"])]
-    assert len(questions) == 2 and questions[0] == "Hello", questions
-    assert questions[1].startswith("Crowd "), questions
+    assert questions == ["Hello", won["userQuery"]], questions
+    winner = int(won["userQuery"].split()[1])
+    ran = {n: conversation_tools.invocations[f"{label}-{n}"] for n in range(10)}
+    assert ran == {n: int(n == winner) for n in range(10)}, ran
 
 
 def test_backend_switch_leaves_old_threads_readable(make_chat):

@@ -698,8 +698,7 @@ class Store:
         ids = {m["message_id"] for m in messages}
         if len({m["thread_id"] for m in messages}) != 1:
             raise ValueError("record_conversation records the messages of one thread")
-        for key in ids:
-            _require_keys(thread_id=thread_id, message_id=key)
+        _require_keys(thread_id=thread_id)  # each message's own keys: upsert_message
         latest = latest_other_time(self.models.Message, thread_id, ids)
         for entry in messages:
             at = placed_after(latest, entry["created_at"])
