@@ -1,12 +1,13 @@
 """What an assistant record's ``configuration`` may hold, and what of it reaches OpenAI.
 
 The engine reads a few keys itself (``model``, ``instructions``, ``tools``, ``backend``,
-``function_configuration``); every other key is a response parameter passed to the model
-request. Only known parameters are: whoever may write an assistant record must not be
-able to set what the engine owns (``conversation`` would send every user's turn to a
-conversation they read, ``input`` would replace the question, ``extra_headers`` or
-``timeout`` would reach the HTTP client). ``insertUpdateAssistant`` refuses any other key
-with a 400 naming it; records written before that check are filtered at request time.
+``conversation_state``, ``function_configuration``); every other key is a response
+parameter passed to the model request. Only known parameters are: whoever may write an
+assistant record must not be able to set what the engine owns (``conversation`` would
+send every user's turn to a conversation they read, ``input`` would replace the question,
+``extra_headers`` or ``timeout`` would reach the HTTP client). ``insertUpdateAssistant``
+refuses any other key with a 400 naming it; records written before that check are
+filtered at request time.
 """
 
 from __future__ import annotations
@@ -14,18 +15,44 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .backends import CONVERSATION_STATES
 from .config import BACKENDS
 from .errors import BadRequestError
 
 __all__ = ["ENGINE_KEYS", "RESPONSE_PARAMETERS", "check_configuration", "response_parameters"]
 
 # Keys the engine interprets; never passed through as they are.
-ENGINE_KEYS = frozenset({"model", "instructions", "tools", "backend", "function_configuration"})
+ENGINE_KEYS = frozenset(
+    {"model", "instructions", "tools", "backend", "conversation_state", "function_configuration"}
+)
 
 # Per backend, the request parameters an assistant may set: sampling, limits and output
 # shape, nothing that decides where the turn goes or what it says.
 RESPONSE_PARAMETERS: Mapping[str, frozenset[str]] = {
     "assistants": frozenset({"temperature", "top_p", "max_prompt_tokens", "max_completion_tokens"}),
+    "chat": frozenset(
+        {
+            "temperature",
+            "top_p",
+            "max_tokens",
+            "max_completion_tokens",
+            "presence_penalty",
+            "frequency_penalty",
+            "seed",
+            "stop",
+            "logit_bias",
+            "logprobs",
+            "top_logprobs",
+            "tool_choice",
+            "parallel_tool_calls",
+            "response_format",
+            "reasoning_effort",
+            "service_tier",
+            "metadata",
+            "safety_identifier",
+            "prompt_cache_key",
+        }
+    ),
     "responses": frozenset(
         {
             "temperature",
@@ -60,6 +87,8 @@ _ENGINE_OWNED = frozenset(
         "thread_id",
         "additional_messages",
         "additional_instructions",
+        "messages",
+        "stream_options",
         "extra_headers",
         "extra_query",
         "extra_body",
@@ -84,6 +113,13 @@ def check_configuration(configuration: Mapping[str, Any], default_backend: str) 
     elif backend not in BACKENDS:
         raise BadRequestError(
             f"configuration.backend is {backend!r}; use {' or '.join(map(repr, BACKENDS))}."
+        )
+    state = configuration.get("conversation_state")
+    if state is not None and state not in CONVERSATION_STATES:
+        raise BadRequestError(
+            f"configuration.conversation_state is {state!r}; use "
+            f"{' or '.join(map(repr, CONVERSATION_STATES))}.",
+            details={"invalid": ["conversation_state"]},
         )
     for key, kind, label in _ENGINE_KEY_TYPES:
         value = configuration.get(key)

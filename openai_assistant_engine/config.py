@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .backends import BACKEND_NAMES
+from .backends import BACKEND_NAMES, CONVERSATION_STATES
 from .edge.log_redaction import redact_secrets_in_logs
 from .errors import ConfigurationError
 from .identity.api_keys import ApiKeyEntry, parse_api_keys
@@ -29,7 +29,9 @@ _MIN_SECRET_LENGTH = 12
 _FLOAT_SETTINGS = frozenset(
     {"tool_timeout_seconds", "openai_timeout_seconds", "http_idle_timeout_seconds"}
 )
-_INT_SETTINGS = frozenset({"max_tool_rounds", "tool_instance_cache_size", "http_max_connections"})
+_INT_SETTINGS = frozenset(
+    {"max_tool_rounds", "tool_instance_cache_size", "http_max_connections", "context_max_tokens"}
+)
 _SECRET_SETTINGS = frozenset({"openai_api_key", "aws_access_key_id", "aws_secret_access_key"})
 
 
@@ -112,6 +114,10 @@ class Settings:
     openai_api_key: str | None = field(default=None, repr=False)
     openai_base_url: str | None = None
     openai_backend: str = "responses"
+    # Where a new thread's conversation lives (backends/__init__.py): auto, openai, engine.
+    conversation_state: str = "auto"
+    # Engine-held conversations: the most tokens of history one model request carries.
+    context_max_tokens: int = 32_000
     # The Responses backend's model for assistant records whose configuration names none.
     openai_model: str | None = None
     openai_timeout_seconds: float = 60.0
@@ -174,6 +180,8 @@ class Settings:
         for name, value in raw.items():
             if name == "openai_backend":
                 values[name] = _parse_choice(name, value, BACKENDS)
+            elif name == "conversation_state":
+                values[name] = _parse_choice(name, value, CONVERSATION_STATES)
             elif name == "run_driver":
                 values[name] = _parse_choice(name, value, RUN_DRIVERS)
             elif name in _FLOAT_SETTINGS:

@@ -34,12 +34,15 @@ class Services:
         self._store = store
         self._lock = threading.Lock()
         self._backends: dict[str, Any] = {}
+        self._learnt_states: dict[str, str] = {}
         self._tools: Any = None
         self._ledger: Any = None
         from .conversation.events import EventHub
+        from .conversation.tokens import TokenCounter
         from .conversation.workers import Workers
 
         self.events = EventHub()
+        self.token_counter = TokenCounter()
         self.workers = Workers(lease_seconds=self.submission_seconds + self.tool_seconds)
 
     @property
@@ -74,15 +77,29 @@ class Services:
                 self._openai_client = self._openai_client or client
         return self._openai_client
 
-    def backend(self, name: str) -> Any:
-        backend = self._backends.get(name)
+    def backend(self, name: str, state: str = "openai") -> Any:
+        """The backend ``name`` holding conversations in ``state`` (``openai``/``engine``)."""
+        key = f"{name}:{state}"
+        backend = self._backends.get(key)
         if backend is None:
             from .backends import backend_for
 
-            built = backend_for(name, self.openai_client)
+            built = backend_for(name, self.openai_client, state)
             with self._lock:
-                backend = self._backends.setdefault(name, built)
+                backend = self._backends.setdefault(key, built)
         return backend
+
+    def new_thread_state(self, name: str, configured: str) -> str | None:
+        """Where a new thread of backend ``name`` keeps its conversation; None: not known
+        yet (ask the server: :meth:`learn_state` keeps the answer for the process)."""
+        from .backends import choose_state
+
+        chosen = choose_state(name, configured, self.settings.openai_base_url)
+        return chosen if chosen is not None else self._learnt_states.get(name)
+
+    def learn_state(self, name: str, state: str) -> None:
+        with self._lock:
+            self._learnt_states[name] = state
 
     @property
     def tools(self) -> Any:

@@ -44,7 +44,8 @@ def data_of(response: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def count_dynamodb_calls(store: Any) -> Iterator[Counter[str]]:
-    """Count the DynamoDB API calls (Query, Scan, GetItem, ...) the store's models make.
+    """Count the DynamoDB API calls (Query, Scan, GetItem, ...) the store's models make,
+    and the items their Queries returned (``items_read``).
 
     A botocore ``before-call`` hook on each model's client: it only watches, it changes
     nothing about the request.
@@ -53,6 +54,11 @@ def count_dynamodb_calls(store: Any) -> Iterator[Counter[str]]:
 
     def watch(event_name: str, **_kwargs: Any) -> None:
         calls[event_name.rsplit(".", 1)[-1]] += 1
+
+    def read(event_name: str, parsed: Any = None, **_kwargs: Any) -> None:
+        # Items a Query or Scan returned: "items read" (the bound on reading a thread).
+        if isinstance(parsed, dict):
+            calls["items_read"] += len(parsed.get("Items") or ())
 
     # The tables share one client (store/shared_connection.py): watch each client once.
     clients = list(
@@ -65,8 +71,10 @@ def count_dynamodb_calls(store: Any) -> Iterator[Counter[str]]:
     )
     for client in clients:
         client.meta.events.register("before-call.dynamodb", watch)
+        client.meta.events.register("after-call.dynamodb.Query", read)
     try:
         yield calls
     finally:
         for client in clients:
             client.meta.events.unregister("before-call.dynamodb", watch)
+            client.meta.events.unregister("after-call.dynamodb.Query", read)

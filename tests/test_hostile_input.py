@@ -100,7 +100,8 @@ def test_a_parameter_of_the_other_backend_is_refused(test_logger, dynamo_setting
         ({"model": 4}, "model"),
         ({"tools": {"name": "x"}}, "tools"),
         ({"function_configuration": [1]}, "function_configuration"),
-        ({"backend": "chat"}, "backend"),
+        ({"backend": "completions"}, "backend"),
+        ({"conversation_state": "somewhere"}, "conversation_state"),
     ],
 )
 def test_engine_keys_of_the_wrong_kind_are_refused(

@@ -8,15 +8,16 @@ to switch ``openai_backend`` to ``responses``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from ..errors import EngineError, UpstreamError
+from ..errors import BadRequestError, EngineError, UpstreamError
 from .base import (
     AskTrace,
+    HistoryItem,
     Message,
     RunState,
     StreamEvent,
@@ -104,6 +105,7 @@ def _run_state(run: Any, user_message: Message | None = None) -> RunState:
 
 class AssistantsBackend:
     name = "assistants"
+    conversation_state = "openai"
     refuses_repeated_outputs = True
 
     def __init__(self, client: Any) -> None:
@@ -126,6 +128,12 @@ class AssistantsBackend:
     def create_thread(self) -> str:
         with _quiet_deprecation(), openai_errors(self.name, "Creating a thread"):
             return self._threads.create().id
+
+    def adopt_thread(self, thread_id: str, items: Sequence[HistoryItem]) -> str:
+        raise BadRequestError(
+            "Threads cannot be moved onto the Assistants API (OpenAI turned it off on "
+            "2026-08-26): move them to chat or responses."
+        )
 
     def start_turn(
         self, thread_id: str, text: str, options: TurnOptions, asked: Message | None = None

@@ -6,7 +6,7 @@ the same whether the Assistants API or the Responses + Conversations APIs answer
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,6 +15,7 @@ __all__ = [
     "TERMINAL_STATUSES",
     "AskTrace",
     "Backend",
+    "HistoryItem",
     "Message",
     "RunState",
     "StreamEvent",
@@ -97,6 +98,49 @@ class RunState:
 
 
 @dataclass(frozen=True)
+class HistoryItem:
+    """One item of a conversation as the engine replays it to a stateless model request.
+
+    ``kind``: ``user`` / ``assistant`` (``text``), ``function_call`` (``call_id``,
+    ``name``, ``arguments``: the raw JSON text the model sent) or ``function_output``
+    (``call_id``, ``text``: the output sent back). A call is always followed by its output.
+    """
+
+    kind: str
+    text: str = ""
+    call_id: str = ""
+    name: str = ""
+    arguments: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            key: value
+            for key, value in (
+                ("kind", self.kind),
+                ("text", self.text),
+                ("call_id", self.call_id),
+                ("name", self.name),
+                ("arguments", self.arguments),
+            )
+            if value or key == "kind"
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryItem:
+        return cls(
+            kind=str(data["kind"]),
+            text=str(data.get("text", "")),
+            call_id=str(data.get("call_id", "")),
+            name=str(data.get("name", "")),
+            arguments=str(data.get("arguments", "")),
+        )
+
+
+def _no_history(_run_id: str, _sent: Sequence[HistoryItem]) -> tuple[HistoryItem, ...]:
+    return ()
+
+
+@dataclass(frozen=True)
 class TurnOptions:
     """What a backend may need to start or continue a turn, from the assistant record."""
 
@@ -107,6 +151,10 @@ class TurnOptions:
     # that send tools with every request (not those whose assistant holds them) pay.
     describe_tools: Callable[[], tuple[dict[str, Any], ...]] = tuple
     parameters: dict[str, Any] = field(default_factory=dict)
+    # Engine-held conversations only: the thread's earlier items (oldest first) that fit
+    # the context budget beside ``sent`` (the instructions and this run's own items);
+    # the run ``run_id``'s own records are left out (they are in ``sent`` already).
+    history: Callable[[str, Sequence[HistoryItem]], tuple[HistoryItem, ...]] = _no_history
 
 
 @dataclass(frozen=True)
@@ -144,6 +192,9 @@ class Backend(Protocol):
     """
 
     name: str
+    # Where the conversation lives: ``openai`` (upstream: an Assistants thread, an OpenAI
+    # conversation) or ``engine`` (the engine's records; every request carries it).
+    conversation_state: str
     # True when OpenAI itself refuses a second submission of one round's outputs (the
     # Assistants API: the run has moved on), so a round claimed by a driver that vanished
     # may be taken over: the worst a late duplicate can do is be refused.
@@ -155,6 +206,11 @@ class Backend(Protocol):
         ...
 
     def create_thread(self) -> str: ...
+
+    def adopt_thread(self, thread_id: str, items: Sequence[HistoryItem]) -> str:
+        """Take on a conversation recorded elsewhere (migrateThread): ``items`` are its
+        turns, oldest first; returns the id this backend knows it by from now on."""
+        ...
 
     def start_turn(
         self, thread_id: str, text: str, options: TurnOptions, asked: Message | None = None

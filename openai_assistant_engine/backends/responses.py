@@ -11,7 +11,7 @@ runs consume the response events.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 from functools import partial
@@ -20,6 +20,7 @@ from typing import Any
 from ..errors import BadRequestError, EngineError, NotFoundError, UpstreamError
 from .base import (
     AskTrace,
+    HistoryItem,
     Message,
     RunState,
     StreamEvent,
@@ -30,10 +31,13 @@ from .base import (
 )
 from .openai_errors import openai_errors
 from .paging import newest_first
+from .stateless_responses import input_item
 
 __all__ = ["ResponsesBackend"]
 
 _PAGE = 100
+# Conversations take at most this many items per request (create, and items.create).
+_ITEMS_PER_REQUEST = 20
 # The stream events that carry a response's last state.
 _FINAL_EVENTS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 # Response statuses as run statuses; a completed response may still require action.
@@ -97,6 +101,7 @@ def _messages_in(items: Iterable[Any], thread_id: str, **fields: Any) -> list[Me
 
 class ResponsesBackend:
     name = "responses"
+    conversation_state = "openai"
     # A second submission of a round would start a second response: the round claim guards.
     refuses_repeated_outputs = False
 
@@ -131,6 +136,18 @@ class ResponsesBackend:
     def create_thread(self) -> str:
         with openai_errors(self.name, "Creating a conversation"):
             return self._client.conversations.create().id
+
+    def adopt_thread(self, thread_id: str, items: Sequence[HistoryItem]) -> str:
+        """A new conversation holding ``items``, sent in batches as large as the API takes."""
+        batches = [
+            [input_item(item) for item in items[start : start + _ITEMS_PER_REQUEST]]
+            for start in range(0, len(items), _ITEMS_PER_REQUEST)
+        ]
+        with openai_errors(self.name, "Creating a conversation for the moved thread"):
+            conversation = self._client.conversations.create(items=batches[0] if batches else [])
+            for batch in batches[1:]:
+                self._client.conversations.items.create(conversation.id, items=batch)
+        return conversation.id
 
     # ------------------------------------------------------------------ polled runs
     def start_turn(

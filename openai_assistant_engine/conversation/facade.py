@@ -12,14 +12,17 @@ from typing import Any
 
 from ..errors import BadRequestError, ConflictError, EngineError, NotFoundError
 from ..identity.access import owner_of
+from .context import ContextWindow
 from .driver import RunDriver
 from .events import RunEvent
 from .history import History
+from .migration import ThreadMigration
 from .recorder import Recorder
 from .rounds import Rounds
 from .run import RunRecord, RunStatus
 from .starting import Starter
 from .turn import Turn
+from .upstream_ids import repointed
 
 __all__ = ["Conversation"]
 
@@ -54,6 +57,10 @@ class Conversation:
             logger=logger,
         )
         self._history = History(self._store)
+        self._context = ContextWindow(
+            self._store, services.token_counter, self._settings.context_max_tokens
+        )
+        self._migration = ThreadMigration(services, self._context, logger)
 
     # ------------------------------------------------------------------ operations
     def ask(
@@ -73,11 +80,17 @@ class Conversation:
             raise BadRequestError("userQuery is empty: there is nothing to ask.")
         thread = self._known_thread(assistant_id, thread_id) if thread_id else None
         backend_name = (thread or {}).get("backend") or self._backend_name(assistant)
+        if thread is not None:
+            state: str | None = _state_of(thread)
+        else:
+            state = self._services.new_thread_state(backend_name, self._state_setting(assistant))
         turn = self._turn(
             assistant_type=assistant_type,
             assistant_id=assistant_id,
             thread_id=thread_id or "",
             backend_name=backend_name,
+            state=state or "openai",
+            upstream_id=(thread or {}).get("upstream_thread_id"),
             updated_by=updated_by,
             owner=owner_of(thread) if thread is not None else owner,
             assistant=assistant,
@@ -89,7 +102,7 @@ class Conversation:
             self._refuse_unknown_thread(assistant_id, thread_id, turn)
         created = thread_id is None
         if created:
-            turn.thread_id = turn.backend.create_thread()
+            turn.thread_id = self._create_thread(turn, backend_name, probing=state is None)
         try:
             resuming = bool((thread or {}).get("pending_ask"))
             run = self._starter.start(turn, user_query, resuming=resuming)
@@ -123,6 +136,8 @@ class Conversation:
                 assistant_id=record.assistant_id or assistant_id,
                 thread_id=thread_id,
                 backend_name=record.backend,
+                state=record.conversation_state,
+                upstream_id=record.upstream_thread_id,
                 updated_by=updated_by,
                 owner=record.owner,
                 assistant=record.assistant,
@@ -149,19 +164,13 @@ class Conversation:
         self, *, thread_id: str, role: str, assistant_id: str | None = None
     ) -> dict[str, Any] | None:
         thread = self._known_thread(assistant_id, thread_id) or self._store.find_thread(thread_id)
-        backend = self._services.backend(
-            (thread or {}).get("backend") or self._settings.openai_backend
-        )
-        return self._history.last_message(backend, thread, thread_id, role)
+        return self._history.last_message(self._backend_of(thread), thread, thread_id, role)
 
     def live_messages(
         self, *, thread_id: str, roles: list[str] | None = None, order: str | None = None
     ) -> list[dict[str, Any]]:
         thread = self._store.find_thread(thread_id)
-        backend = self._services.backend(
-            (thread or {}).get("backend") or self._settings.openai_backend
-        )
-        return self._history.live_messages(backend, thread_id, roles, order)
+        return self._history.live_messages(self._backend_of(thread), thread_id, roles, order)
 
     def delete_thread(self, *, assistant_id: str, thread_id: str) -> None:
         """Refused (409) while a run of the thread is active; one that has ended upstream
@@ -175,6 +184,30 @@ class Conversation:
                 raise ConflictError(f"{exc.message} (deleteThread waits for it too.)") from exc
         self._store.delete_thread(assistant_id, thread_id, active_run_id=active)
 
+    def migrate_thread(
+        self,
+        *,
+        assistant_id: str,
+        thread_id: str,
+        to_backend: str,
+        conversation_state: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Carry the thread on, on ``to_backend`` (migration.py); the report of it."""
+        thread = self._store.get_thread(assistant_id, thread_id)
+        if thread.get("active_run_id") and not dry_run:
+            try:  # a run that has ended upstream is recorded first
+                self._refuse_if_busy(thread, self._turn_for(thread, None))
+            except ConflictError as exc:
+                raise ConflictError(f"{exc.message} (migrateThread waits for it too.)") from exc
+            thread = self._store.get_thread(assistant_id, thread_id)
+        return self._migration.migrate(
+            thread,
+            to_backend=to_backend,
+            conversation_state=conversation_state,
+            dry_run=dry_run,
+        )
+
     # ------------------------------------------------------------------ helpers
     def _turn(
         self,
@@ -183,16 +216,20 @@ class Conversation:
         assistant_id: str,
         thread_id: str,
         backend_name: str,
+        state: str,
         updated_by: str | None,
         owner: dict[str, str] | None,
         assistant: dict[str, Any] | None = None,
+        upstream_id: str | None = None,
     ) -> Turn:
         tools = self._services.tools
+        backend = self._services.backend(backend_name, state)
         return Turn(
             assistant_type=assistant_type,
             assistant_id=assistant_id,
             thread_id=thread_id,
-            backend=self._services.backend(backend_name),
+            backend=repointed(backend, thread_id, upstream_id),
+            upstream_thread_id=upstream_id,
             updated_by=updated_by,
             owner=owner,
             load_assistant=lambda: self._store.get_assistant(assistant_type, assistant_id),
@@ -204,6 +241,7 @@ class Conversation:
             ),
             default_model=self._settings.openai_model,
             assistant=assistant,
+            context=self._context,
         )
 
     def _turn_for(self, thread: dict[str, Any], updated_by: str | None) -> Turn:
@@ -213,6 +251,8 @@ class Conversation:
             assistant_id=thread["assistant_id"],
             thread_id=thread["thread_id"],
             backend_name=thread.get("backend") or self._backend_name(assistant),
+            state=_state_of(thread),
+            upstream_id=thread.get("upstream_thread_id"),
             updated_by=updated_by,
             owner=owner_of(thread),
             assistant=assistant,
@@ -225,6 +265,36 @@ class Conversation:
             except NotFoundError:
                 return None
         return self._store.find_thread(thread_id)
+
+    def _backend_of(self, thread: dict[str, Any] | None) -> Any:
+        if thread is None:
+            return self._services.backend(self._settings.openai_backend)
+        backend = self._services.backend(
+            thread.get("backend") or self._settings.openai_backend, _state_of(thread)
+        )
+        return repointed(backend, thread["thread_id"], thread.get("upstream_thread_id"))
+
+    def _state_setting(self, assistant: dict[str, Any]) -> str:
+        configured = (assistant.get("configuration") or {}).get("conversation_state")
+        return str(configured or self._settings.conversation_state)
+
+    def _create_thread(self, turn: Turn, backend_name: str, *, probing: bool) -> str:
+        """A new thread upstream; ``probing``: the server's answer says where its
+        conversations live (no Conversations API: the engine holds them)."""
+        if not probing:
+            return turn.backend.create_thread()
+        try:
+            thread_id = turn.backend.create_thread()
+        except NotFoundError:
+            self._logger.info(
+                "The model server has no Conversations API: the engine holds %s conversations",
+                backend_name,
+            )
+            self._services.learn_state(backend_name, "engine")
+            turn.use_backend(self._services.backend(backend_name, "engine"))
+            return turn.backend.create_thread()
+        self._services.learn_state(backend_name, "openai")
+        return thread_id
 
     def _backend_name(self, assistant: dict[str, Any]) -> str:
         from ..backends import BACKEND_NAMES
@@ -265,3 +335,9 @@ class Conversation:
             f"Thread {thread['thread_id']!r} is still busy with run {run_id!r} "
             f"(status {view.get('status')}); poll currentRun until it ends, then ask again."
         )
+
+
+def _state_of(thread: dict[str, Any]) -> str:
+    """Where a recorded thread's conversation lives; threads recorded before the engine
+    could hold one: upstream."""
+    return str(thread.get("conversation_state") or "openai")

@@ -2,7 +2,8 @@
 
 ``lastMessage`` answers from the records the run's end wrote (one query, newest first),
 and asks OpenAI only while the thread has a run under way (its reply is not recorded
-yet) or when the thread has no records (a conversation started elsewhere).
+yet) or when the thread has no records (a conversation started elsewhere). A conversation
+the engine holds is its records: both reads answer from them alone.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from ..store.repository import utc_now
 
 __all__ = ["History", "message_view"]
 
+# liveMessages answers one page, as OpenAI's listing does.
+_LIVE_PAGE = 100
+
 
 class History:
     def __init__(self, store: Store) -> None:
@@ -25,8 +29,11 @@ class History:
     def last_message(
         self, backend: Backend, thread: dict[str, Any] | None, thread_id: str, role: str
     ) -> dict[str, Any] | None:
-        if thread is not None and not thread.get("active_run_id"):
+        held = backend.conversation_state == "engine"
+        if held or (thread is not None and not thread.get("active_run_id")):
             recorded = self._store.latest_message(thread_id, role)
+            if held:
+                return _record_view(recorded) if recorded is not None else None
             if recorded is not None:
                 return _record_view(recorded)
         message = backend.latest_message(thread_id, role)
@@ -41,8 +48,19 @@ class History:
         if order not in ("asc", "desc"):
             raise BadRequestError(f"order must be 'asc' or 'desc'; got {order!r}.")
         wanted = [role for role in (roles or []) if role]
+        if backend.conversation_state == "engine":
+            return self._recorded_messages(thread_id, wanted, order)
         messages = self._with_recorded_details(backend.list_messages(thread_id, wanted, order))
         return [message_view(m) for m in messages]
+
+    def _recorded_messages(
+        self, thread_id: str, roles: list[str], order: str
+    ) -> list[dict[str, Any]]:
+        """An engine-held thread's messages, from its records (as many as OpenAI's
+        listing would give: the newest page)."""
+        page, _ = self._store.newest_messages_page(thread_id, _LIVE_PAGE)
+        views = [_record_view(m) for m in page if not roles or m.get("role") in roles]
+        return views if order == "desc" else list(reversed(views))
 
     def _with_recorded_details(self, messages: list[Message]) -> list[Message]:
         """Fill in time and run id where the backend does not tell them (conversation

@@ -22,7 +22,7 @@ from .rounds import ToolCallLedger
 from .run import RunRecord, RunStatus
 from .turn import Turn
 
-__all__ = ["Lease", "Recorder", "fingerprint"]
+__all__ = ["Lease", "Recorder", "fingerprint", "started_status"]
 
 
 class Lease:
@@ -52,19 +52,25 @@ class Recorder:
             assistant_type=turn.assistant_type,
             updated_by=turn.updated_by or "",
             backend=turn.backend.name,
+            conversation_state=turn.backend.conversation_state,
             pending_ask=fingerprint(text),
             owner=turn.owner,
         )
 
     # ------------------------------------------------------------------ runs
     def record_start(self, turn: Turn, run: RunState, lease: Lease | None = None) -> None:
+        """Record a run just started. A run that ended in its first request (a stateless
+        model answers at once) is recorded as in progress: its end is the driver's to
+        record (record_end), and a record with an end status is read as ended."""
         fields: dict[str, Any] = {
-            "status": run.status,
+            "status": started_status(run),
             "usage": {},
             "model": run.model,
             "assistant_id": turn.assistant_id,
             "assistant_type": turn.assistant_type,
             "backend": turn.backend.name,
+            "conversation_state": turn.backend.conversation_state,
+            "upstream_thread_id": turn.upstream_thread_id,
             "updated_by": turn.updated_by,
             "created_at": run.created_at,
             "backend_state": run.progress or None,
@@ -118,7 +124,11 @@ class Recorder:
         Returns the record as it now stands."""
         if not state.progress and record is not None and record.progress:
             state = replace(state, progress=record.progress)
-        self.record_messages(turn.backend.run_messages(turn.thread_id, state), turn.owner)
+        self.record_messages(
+            turn.backend.run_messages(turn.thread_id, state),
+            turn.owner,
+            after_tool_calls=bool(record.tool_rounds) if record is not None else None,
+        )
         if self._may_have_unrecorded_calls(turn, record, state.id):
             self._complete_tool_records(turn, state)
         error = state.error
@@ -163,9 +173,15 @@ class Recorder:
         return ended
 
     def record_messages(
-        self, messages: Iterable[Message], owner: dict[str, str] | None = None
+        self,
+        messages: Iterable[Message],
+        owner: dict[str, str] | None = None,
+        *,
+        after_tool_calls: bool | None = None,
     ) -> None:
-        """Record messages of one thread in conversation order (the order given)."""
+        """Record messages of one thread in conversation order (the order given).
+        ``after_tool_calls``: whether the run called tools before its replies (marked on
+        the assistant's messages: a replay reads tool records only where there are)."""
         self._store.record_conversation(
             [
                 {
@@ -175,6 +191,11 @@ class Recorder:
                     "message": message.text,
                     "created_at": message.created_at or utc_now(),
                     "run_id": message.run_id,
+                    **(
+                        {"after_tool_calls": after_tool_calls}
+                        if message.role == "assistant" and after_tool_calls is not None
+                        else {}
+                    ),
                 }
                 for message in messages
             ],
@@ -202,6 +223,11 @@ class Recorder:
             self._ledger.complete(
                 run_id=state.id, record=item, output=outputs.get(item["tool_call_id"])
             )
+
+
+def started_status(run: RunState) -> str:
+    """The status a run's start is recorded with (see :meth:`Recorder.record_start`)."""
+    return RunStatus.IN_PROGRESS.value if run.is_terminal else run.status
 
 
 def fingerprint(text: str) -> str:

@@ -65,6 +65,10 @@ class RunRecord:
     assistant_id: str | None = None
     assistant_type: str | None = None
     backend: str | None = None
+    # Where the conversation lives (backends/__init__.py); records before it: upstream.
+    conversation_state: str = "openai"
+    # The id the upstream service knows the thread by, when not its own (migrateThread).
+    upstream_thread_id: str | None = None
     model: str | None = None
     updated_by: str | None = None
     # {owner, tenant} of the thread (identity on), marked on every record of the run.
@@ -99,6 +103,8 @@ class RunRecord:
             assistant_id=item.get("assistant_id"),
             assistant_type=item.get("assistant_type"),
             backend=item.get("backend"),
+            conversation_state=item.get("conversation_state") or "openai",
+            upstream_thread_id=item.get("upstream_thread_id"),
             model=item.get("model"),
             updated_by=item.get("updated_by"),
             owner=owner,

@@ -20,7 +20,7 @@ from ..backends.base import RunState
 from ..errors import ConflictError, EngineError, UpstreamError
 from ..store import Store
 from .driver import RunDriver
-from .recorder import Recorder
+from .recorder import Recorder, started_status
 from .run import RunRecord, RunStatus
 from .turn import Turn
 from .workers import Workers
@@ -59,6 +59,8 @@ class Starter:
             return self._start_streamed(turn, text)
         run = turn.backend.start_turn(turn.thread_id, text, turn.options)
         self._record_started(turn, run)
+        if run.is_terminal:  # answered in the start's own request (a stateless backend)
+            self._record_ended_at_once(turn, run)
         return run
 
     # ------------------------------------------------------------------ recovery
@@ -103,6 +105,12 @@ class Starter:
             self._record_started(turn, run)
             return run
         return None
+
+    def _record_ended_at_once(self, turn: Turn, run: RunState) -> None:
+        try:
+            self._driver.advance(turn, _record_of(turn, run), run)
+        except EngineError as exc:  # the run is recorded: a poll records its end
+            self._logger.warning("Could not record the end of run %s yet: %s", run.id, exc)
 
     def _ended(self, turn: Turn, run: RunState) -> bool:
         record = RunRecord.from_item(self._store.get_run(turn.thread_id, run.id))
@@ -177,10 +185,12 @@ def _record_of(turn: Turn, run: RunState, lease: object = None) -> RunRecord:
         {
             "thread_id": turn.thread_id,
             "run_id": run.id,
-            "status": run.status,
+            "status": started_status(run),
             "assistant_id": turn.assistant_id,
             "assistant_type": turn.assistant_type,
             "backend": turn.backend.name,
+            "conversation_state": turn.backend.conversation_state,
+            "upstream_thread_id": turn.upstream_thread_id,
             "backend_state": run.progress,
             "extra": {"assistant": turn.snapshot()},
             **turn.owner,

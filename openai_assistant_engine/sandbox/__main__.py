@@ -29,6 +29,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="answer every Assistants endpoint like a shut-down API",
     )
+    parser.add_argument(
+        "--no-conversations",
+        action="store_true",
+        help="serve no Conversations API (like a provider without it)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     args = parser.parse_args(argv)
 
@@ -37,6 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         latency_seconds=args.latency,
         assistants_shutdown=args.assistants_shutdown,
+        conversations_api=not args.no_conversations,
         verbose=args.verbose,
     )
     stopped = threading.Event()

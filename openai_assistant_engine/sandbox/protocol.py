@@ -95,6 +95,9 @@ class EventStream:
     """
 
     events: Iterator[tuple[str, Any]]
+    # Chat Completions streams send bare ``data:`` lines: the SDK reads a named event as
+    # an Assistants event, so the names are dropped.
+    data_only: bool = False
 
 
 Reply = JsonReply | EventStream
@@ -106,7 +109,8 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
-    family: str = field(default="")  # "assistants" routes obey assistants_shutdown
+    # "assistants" routes obey assistants_shutdown, "conversations" ones conversations_api.
+    family: str = field(default="")
 
 
 def route(method: str, template: str, handler: Handler, family: str = "") -> Route:

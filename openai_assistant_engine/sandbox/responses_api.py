@@ -2,9 +2,10 @@
 
 The model's context is a flat item list (messages, function calls, their outputs), taken
 from the conversation, the ``previous_response_id`` chain, or the request alone, plus the
-request's input. What the model answers is decided when the request arrives; a
-background or streamed response only reveals it later, and keeps its conversation locked
-until then.
+request's input. What the model answers (``model.answer``, shared with Chat Completions)
+is decided when the request arrives; a background or streamed response only reveals it
+later, and keeps its conversation locked until then. The Conversations routes form a
+family of their own, so a server can leave them out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .model import FunctionCall, FunctionOutput, Item, Message, answer
 from .protocol import (
     ApiError,
     ApiRequest,
@@ -30,7 +32,7 @@ from .protocol import (
     paginate,
     route,
 )
-from .script import Script, count_words, parse_script, text_chunks
+from .script import Script, text_chunks
 
 __all__ = ["ResponsesApi"]
 
@@ -55,6 +57,7 @@ ECHOED_PARAMS = (
     "user",
 )
 
+MAX_ITEMS_PER_REQUEST = 20  # OpenAI's cap on items added to a conversation at once
 LOCKED = (
     "Another process is currently operating on this conversation. Please retry in a few seconds."
 )
@@ -225,6 +228,19 @@ def _normalize_items(raw: Any, param: str) -> list[dict[str, Any]]:
     return items
 
 
+def _item_batch(raw: Any) -> list[dict[str, Any]]:
+    """Items added to a conversation in one request: at most MAX_ITEMS_PER_REQUEST."""
+    if isinstance(raw, list) and len(raw) > MAX_ITEMS_PER_REQUEST:
+        raise ApiError(
+            400,
+            f"Invalid 'items': array too long. Expected an array with maximum length "
+            f"{MAX_ITEMS_PER_REQUEST}, but got an array with length {len(raw)} instead.",
+            code="array_above_max_length",
+            param="items",
+        )
+    return _normalize_items(raw, "items")
+
+
 def _message_item(item: dict[str, Any], where: str) -> dict[str, Any]:
     role, content = item.get("role"), item.get("content")
     if role not in MESSAGE_ROLES:
@@ -269,24 +285,18 @@ def _check_calls_answered(base: list[dict[str, Any]], new: list[dict[str, Any]])
             raise ApiError(400, f"No tool output found for function call {call_id}.", param="input")
 
 
+def _neutral(item: dict[str, Any]) -> Item:
+    """A stored item as the shared model sees it."""
+    if item["type"] == "function_call":
+        return FunctionCall(item["call_id"], item["name"], item["arguments"])
+    if item["type"] == "function_call_output":
+        return FunctionOutput(item["call_id"], _item_text(item))
+    return Message(item["role"], _item_text(item))
+
+
 def _think(context: list[dict[str, Any]]) -> tuple[Script, _Outcome]:
     """Run the scripted model over ``context``; returns its script and its answer."""
-    users = [
-        n for n, item in enumerate(context) if item["type"] == "message" and item["role"] == "user"
-    ]
-    start = users[-1] if users else -1
-    script = parse_script(_item_text(context[start]) if users else "")
-    rounds_done, last_round, previous_kind = 0, [], None
-    for item in context[start + 1 :]:
-        if item["type"] == "function_call":
-            if previous_kind != "function_call":
-                rounds_done, last_round = rounds_done + 1, []
-            last_round.append(item)
-        previous_kind = item["type"]
-    outputs = {i["call_id"]: _item_text(i) for i in context if i["type"] == "function_call_output"}
-    turn = script.next_turn(
-        rounds_done, [(c["name"], outputs.get(c["call_id"], "")) for c in last_round]
-    )
+    result = answer([_neutral(item) for item in context])
     output: list[dict[str, Any]] = [
         {
             "id": new_id("fc"),
@@ -296,10 +306,10 @@ def _think(context: list[dict[str, Any]]) -> tuple[Script, _Outcome]:
             "arguments": call.arguments,
             "status": "completed",
         }
-        for call in turn.calls
+        for call in result.calls
     ]
-    ending = turn.ending
-    if not turn.calls and (ending is None or ending.kind == "incomplete"):
+    ending = result.ending
+    if result.has_reply:
         output.append(
             {
                 "id": new_id("msg"),
@@ -307,22 +317,19 @@ def _think(context: list[dict[str, Any]]) -> tuple[Script, _Outcome]:
                 "role": "assistant",
                 "status": "incomplete" if ending else "completed",
                 "content": [
-                    {"type": "output_text", "text": turn.reply, "annotations": [], "logprobs": []}
+                    {"type": "output_text", "text": result.reply, "annotations": [], "logprobs": []}
                 ],
             }
         )
-    input_tokens = count_words(
-        *(_item_text(i) for i in context if i["type"] in ("message", "function_call_output"))
-    )
-    output_tokens = count_words(turn.reply) + len(turn.calls)
     usage = {
-        "input_tokens": input_tokens,
+        "input_tokens": result.input_tokens,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": output_tokens,
+        "output_tokens": result.output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": input_tokens + output_tokens,
+        "total_tokens": result.total_tokens,
     }
-    if turn.calls or ending is None:
+    script = result.script
+    if result.calls or ending is None:
         return script, _Outcome("completed", output, usage)
     if ending.kind == "fail":
         return script, _Outcome(
@@ -345,8 +352,13 @@ def _think(context: list[dict[str, Any]]) -> tuple[Script, _Outcome]:
 class ResponsesApi:
     """In-memory Responses + Conversations state; every public method is one HTTP route."""
 
-    def __init__(self, latency: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        latency: Callable[[], float],
+        conversations_enabled: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._latency = latency
+        self._conversations_enabled = conversations_enabled
         self._lock = threading.RLock()
         self._responses: dict[str, _Response] = {}
         self._conversations: dict[str, _Conversation] = {}
@@ -367,12 +379,24 @@ class ResponsesApi:
             ("GET", "/conversations/{conversation_id}/items/{item_id}", self.retrieve_item),
             ("DELETE", "/conversations/{conversation_id}/items/{item_id}", self.delete_item),
         ]
-        return [route(method, path, handler, "responses") for method, path, handler in table]
+        # A server without a Conversations API drops the "conversations" family.
+        return [
+            route(
+                method,
+                path,
+                handler,
+                "conversations" if path.startswith("/conversations") else "responses",
+            )
+            for method, path, handler in table
+        ]
 
     # -- responses --------------------------------------------------------------------
 
     def create_response(self, req: ApiRequest) -> Reply:
         body = req.body
+        if "conversation" in body and not self._conversations_enabled():
+            # What an API without conversations says of any parameter it doesn't know.
+            raise ApiError(400, "Unrecognized request argument supplied: conversation")
         conversation_ref, previous_id = body.get("conversation"), body.get("previous_response_id")
         if conversation_ref and previous_id:
             raise ApiError(
@@ -470,7 +494,7 @@ class ResponsesApi:
 
     def create_conversation(self, req: ApiRequest) -> Reply:
         conversation = _Conversation(new_id("conv"), dict(req.body.get("metadata") or {}))
-        conversation.items = _normalize_items(req.body.get("items"), "items")
+        conversation.items = _item_batch(req.body.get("items"))
         with self._lock:
             self._conversations[conversation.id] = conversation
             return JsonReply(conversation.to_json())
@@ -492,7 +516,7 @@ class ResponsesApi:
         return JsonReply({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
     def create_items(self, req: ApiRequest, conversation_id: str) -> Reply:
-        items = _normalize_items(req.body.get("items"), "items")
+        items = _item_batch(req.body.get("items"))
         with self._lock:
             conversation = self._conversation(conversation_id)
             self._check_unlocked(conversation)

@@ -10,8 +10,8 @@ A user message may contain directive lines (whole lines, leading/trailing spaces
     steps:N             a polled run/background response stays in_progress for N polls
 
 ARGS is kept verbatim (it need not be JSON); a missing ARGS is ``{}``. Every other line is
-plain text. Both the Assistants and the Responses fakes share this module so the two APIs
-answer identically.
+plain text. The Assistants, Responses and Chat Completions fakes all share this module so
+the APIs answer identically (Responses and Chat through ``model``).
 """
 
 from __future__ import annotations

@@ -1,20 +1,24 @@
 """HTTP plumbing: routing, JSON and server-sent-event replies, faults, latency, request log.
 
-The API fakes in ``assistants_api`` and ``responses_api`` never see HTTP; this module
-turns requests into :class:`ApiRequest` calls and their replies back into bytes, in the
-shapes the official ``openai`` SDK expects. ``/_sandbox/...`` is an admin surface so
-another process can steer a running sandbox.
+The API fakes in ``assistants_api``, ``responses_api`` and ``chat_api`` never see HTTP;
+this module turns requests into :class:`ApiRequest` calls and their replies back into
+bytes, in the shapes the official ``openai`` SDK expects. It also keeps the recent
+request bodies (what the model was sent) and can switch the Assistants API off or the
+Conversations API out. ``/_sandbox/...`` is an admin surface so another process can
+steer a running sandbox.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import socket
 import sys
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -22,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from .assistants_api import ASSISTANTS_SHUTDOWN_ERROR, AssistantsApi
+from .chat_api import ChatApi
 from .protocol import ApiError, ApiRequest, EventStream, JsonReply, Reply, Route, new_id
 from .responses_api import ResponsesApi
 
@@ -31,6 +36,7 @@ API_PREFIX = "/v1"
 ADMIN_PREFIX = "/_sandbox"
 POLL_AFTER_MS = "10"  # SDK poll helpers otherwise wait a whole second between polls
 RETRY_AFTER_MS = "10"  # SDK retries otherwise back off ~0.5 s, then ~1 s
+MAX_KEPT_BODIES = 1_000  # request bodies are kept for inspection, but not without bound
 
 # status -> (error type, code, message), after what OpenAI answers for each.
 _FAULT_ERRORS: dict[int, tuple[str, str | None, str]] = {
@@ -96,16 +102,24 @@ class SandboxServer:
         latency_seconds: float = 0.0,
         assistants_shutdown: bool = False,
         verbose: bool = False,
+        conversations_api: bool = True,
     ) -> None:
         self.assistants_shutdown = assistants_shutdown
+        # False: a provider without the Conversations API (its routes are 404s, and
+        # responses.create rejects a ``conversation``); may be flipped at run time.
+        self.conversations_api = conversations_api
         self.verbose = verbose
         self._latency = float(latency_seconds)
         self._lock = threading.Lock()
         self._faults: list[_Fault] = []
         self._log: list[tuple[str, str]] = []
+        self._bodies: deque[tuple[str, str, Any]] = deque(maxlen=MAX_KEPT_BODIES)
         self._assistants = AssistantsApi(lambda: self._latency)
-        self._responses = ResponsesApi(lambda: self._latency)
-        self._routes: list[Route] = self._assistants.routes() + self._responses.routes()
+        self._responses = ResponsesApi(lambda: self._latency, lambda: self.conversations_api)
+        self._chat = ChatApi()
+        self._routes: list[Route] = (
+            self._assistants.routes() + self._responses.routes() + self._chat.routes()
+        )
         self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
         self._stopped = False
@@ -188,15 +202,32 @@ class SandboxServer:
             return list(self._log)
 
     def clear_request_log(self) -> None:
+        """Forget the request log and the kept request bodies."""
         with self._lock:
             self._log.clear()
+            self._bodies.clear()
+
+    @property
+    def request_bodies(self) -> list[tuple[str, str, Any]]:
+        """``(method, path, JSON body)`` of the last 1,000 API requests, oldest first.
+
+        The body is ``None`` for a request without one (a GET) and the raw text for one
+        that is not JSON. Copies: changing them changes nothing in the server.
+        """
+        with self._lock:
+            return copy.deepcopy(list(self._bodies))
+
+    def clear_request_bodies(self) -> None:
+        with self._lock:
+            self._bodies.clear()
 
     # -- request handling (called from handler threads) -------------------------------
 
-    def _admit(self, method: str, path: str) -> ApiError | None:
+    def _admit(self, method: str, path: str, body: Any) -> ApiError | None:
         """Log an API request and consume the first fault that matches it, if any."""
         with self._lock:
             self._log.append((method, path))
+            self._bodies.append((method, path, body))
             fault = next((f for f in self._faults if f.matches(method, path)), None)
             if fault is not None:
                 fault.remaining -= 1
@@ -213,12 +244,14 @@ class SandboxServer:
                 continue
             if candidate.family == "assistants" and self.assistants_shutdown:
                 return JsonReply(ASSISTANTS_SHUTDOWN_ERROR, status=404)
+            if candidate.family == "conversations" and not self.conversations_api:
+                break  # an API without the route: the same 404 as any unknown URL
             if not isinstance(body, dict):
                 raise ApiError(400, "The request body must be a JSON object.")
             return candidate.handler(ApiRequest(method, path, query, body), **match.groupdict())
         raise ApiError(404, f"Invalid URL ({method} {path})")
 
-    def _admin(self, method: str, path: str, body: Any) -> JsonReply:
+    def _admin(self, method: str, path: str, query: dict[str, str], body: Any) -> JsonReply:
         body = body if isinstance(body, dict) else {}
         action = (method, path[len(ADMIN_PREFIX) :])
         if action == ("POST", "/faults"):
@@ -235,8 +268,11 @@ class SandboxServer:
             self.set_latency(body.get("seconds", 0.0))
         elif action == ("POST", "/assistants_shutdown"):
             self.assistants_shutdown = bool(body.get("enabled", True))
+        elif action == ("POST", "/conversations_api"):
+            self.conversations_api = bool(body.get("enabled", True))
         elif action == ("GET", "/requests"):
-            return JsonReply({"requests": [list(entry) for entry in self.request_log]})
+            kept = self.request_bodies if _truthy(query.get("bodies")) else self.request_log
+            return JsonReply({"requests": [list(entry) for entry in kept]})
         elif action == ("DELETE", "/requests"):
             self.clear_request_log()
         else:
@@ -316,9 +352,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
             if path.startswith(ADMIN_PREFIX + "/"):
-                self._reply(sandbox._admin(method, path, _parse_json(raw)), api=False)
+                self._reply(sandbox._admin(method, path, query, _parse_json(raw)), api=False)
                 return
-            fault = sandbox._admit(method, path)
+            fault = sandbox._admit(method, path, _body_for_log(raw))
             if sandbox.latency_seconds > 0:
                 time.sleep(sandbox.latency_seconds)
             if fault is not None:
@@ -371,7 +407,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             for name, data in events:
                 payload = data if isinstance(data, str) else json.dumps(data)
-                chunk = f"event: {name}\ndata: {payload}\n\n".encode()
+                event = "" if stream.data_only else f"event: {name}\n"
+                chunk = f"{event}data: {payload}\n\n".encode()
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
             self.wfile.write(b"0\r\n\r\n")
         except OSError:  # the client went away; nothing left to tell it
@@ -383,6 +420,20 @@ class _Handler(BaseHTTPRequestHandler):
             close = getattr(events, "close", None)
             if close is not None:
                 close()  # runs the producer's ``finally`` so its state is committed
+
+
+def _truthy(flag: str | None) -> bool:
+    return flag is not None and flag.lower() not in ("", "0", "false", "no")
+
+
+def _body_for_log(raw: bytes) -> Any:
+    """The body as kept for ``request_bodies``: parsed apart, so no handler shares it."""
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode(errors="replace")
 
 
 def _parse_json(raw: bytes) -> Any:

@@ -13,7 +13,7 @@ from ..errors import BadRequestError
 from ..identity.access import owner_of
 from .queries import ask_open_ai_field, current_run_field
 from .scalars import JSON, DateTime
-from .types import AssistantType, MessageType, ThreadType
+from .types import AssistantType, MessageType, MigratedThreadType, ThreadType
 
 __all__ = ["Mutations"]
 
@@ -179,6 +179,27 @@ class DeleteThread(graphene.Mutation):
         return DeleteThread(ok=True)
 
 
+class MigrateThread(graphene.Mutation):
+    """Carry a recorded thread on, on another backend (its id stays the same)."""
+
+    class Arguments:
+        assistant_id = graphene.String(required=True)
+        thread_id = graphene.String(required=True)
+        to_backend = graphene.String(required=True, description="chat, responses")
+        conversation_state = graphene.String(
+            description="responses: openai (the default here) or engine"
+        )
+        dry_run = graphene.Boolean(default_value=False)
+
+    migration = graphene.Field(MigratedThreadType)
+
+    @staticmethod
+    def mutate(_root: Any, info: graphene.ResolveInfo, **kwargs: Any) -> MigrateThread:
+        info.context.access.thread(kwargs["assistant_id"], kwargs["thread_id"])
+        report = info.context.conversation.migrate_thread(**kwargs)
+        return MigrateThread(migration=report)
+
+
 class InsertUpdateMessage(graphene.Mutation):
     class Arguments:
         thread_id = graphene.String(required=True)
@@ -221,5 +242,6 @@ class Mutations(graphene.ObjectType):
     delete_assistant = DeleteAssistant.Field()
     insert_update_thread = InsertUpdateThread.Field()
     delete_thread = DeleteThread.Field()
+    migrate_thread = MigrateThread.Field()
     insert_update_message = InsertUpdateMessage.Field()
     delete_message = DeleteMessage.Field()

@@ -16,6 +16,7 @@ __all__ = [
     "LiveMessageType",
     "MessageListType",
     "MessageType",
+    "MigratedThreadType",
     "ThreadListType",
     "ThreadType",
     "ToolCallType",
@@ -27,6 +28,24 @@ class AskOpenAIType(graphene.ObjectType):
     thread_id = graphene.String()
     user_query = graphene.String()
     current_run_id = graphene.String()
+
+
+class MigratedThreadType(graphene.ObjectType):
+    """What migrateThread did (or, with dryRun, would do) to a thread."""
+
+    assistant_id = graphene.String()
+    thread_id = graphene.String()
+    from_backend = graphene.String()
+    from_state = graphene.String()
+    to_backend = graphene.String()
+    to_state = graphene.String()
+    changed = graphene.Boolean(description="False: the thread was there already.")
+    dry_run = graphene.Boolean()
+    messages = graphene.Int(description="Messages carried (or that would be).")
+    tool_calls = graphene.Int(description="Tool calls carried with their outputs.")
+    upstream_thread_id = graphene.String(
+        description="The id the upstream service knows the thread by, when not its own."
+    )
 
 
 class LiveMessageType(graphene.ObjectType):

@@ -153,6 +153,12 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         assistant_type = UnicodeAttribute()
         is_voice = BooleanAttribute(default=False)
         backend = UnicodeAttribute(null=True)
+        # Where the conversation lives: openai (upstream) or engine (these records).
+        conversation_state = UnicodeAttribute(null=True)
+        # migrateThread: what the thread was on before (backend, state, upstream id), and
+        # the id the upstream service knows it by now, when not the thread's own.
+        migrated_from = JSONAttribute(null=True)
+        upstream_thread_id = UnicodeAttribute(null=True)
         active_run_id = UnicodeAttribute(null=True)
         # Set while an askOpenAi is between starting its run and recording it (a fingerprint
         # of the question): a repeated askOpenAi then looks for what the first one left.
@@ -173,6 +179,8 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         assistant_id = UnicodeAttribute(null=True)
         assistant_type = UnicodeAttribute(null=True)
         backend = UnicodeAttribute(null=True)
+        conversation_state = UnicodeAttribute(null=True)
+        upstream_thread_id = UnicodeAttribute(null=True)
         status = UnicodeAttribute(null=True)
         usage = JSONAttribute(null=True)
         model = UnicodeAttribute(null=True)
@@ -209,6 +217,9 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         tenant = UnicodeAttribute(null=True)
         # Where the rest of a message too long for one item is (see large_values.py).
         message_parts = JSONAttribute(null=True)
+        # An assistant's reply after its run called tools (their records: tool_calls), so
+        # a replay of the conversation reads them only where there are some.
+        after_tool_calls = BooleanAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
         tenant_index = MessageTenantIndex()

@@ -302,6 +302,7 @@ class Store:
         updated_by: str,
         is_voice: bool | None = None,
         backend: str | None = None,
+        conversation_state: str | None = None,
         pending_ask: str | None = None,
         owner: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
@@ -321,6 +322,10 @@ class Store:
         if backend is not None:
             # A thread lives on the backend it was created on, whatever the settings say later.
             actions.append(model.backend.set(model.backend | backend))
+        if conversation_state is not None:
+            actions.append(
+                model.conversation_state.set(model.conversation_state | conversation_state)
+            )
         if pending_ask is not None:
             actions.append(model.pending_ask.set(pending_ask))
         for name, value in (owner or {}).items():
@@ -362,6 +367,48 @@ class Store:
         with runs.batch_write() as batch:
             for run in keys:
                 batch.delete(run)
+
+    @_translate_errors
+    def move_thread(
+        self,
+        *,
+        assistant_id: str,
+        thread_id: str,
+        backend: str,
+        conversation_state: str,
+        upstream_thread_id: str | None,
+        migrated_from: Mapping[str, Any],
+        was: tuple[str | None, str | None],
+    ) -> bool:
+        """Point a thread at another backend (migrateThread), if it is still on ``was``
+        (backend, state: as read) and idle; False (nothing written) when it is not."""
+        model = self.models.Thread
+        condition = _all_of(
+            model.thread_id.exists(),
+            model.active_run_id.does_not_exist(),
+            *(
+                attribute == value if value is not None else attribute.does_not_exist()
+                for attribute, value in zip(
+                    (model.backend, model.conversation_state), was, strict=True
+                )
+            ),
+        )
+        actions = [
+            model.backend.set(backend),
+            model.conversation_state.set(conversation_state),
+            model.upstream_thread_id.set(upstream_thread_id)
+            if upstream_thread_id
+            else model.upstream_thread_id.remove(),
+            model.migrated_from.set(dict(migrated_from)),
+            model.updated_at.set(utc_now()),
+        ]
+        try:
+            model(assistant_id, thread_id).update(actions=actions, condition=condition)
+        except UpdateError as exc:
+            if _is_conditional_failure(exc):
+                return False
+            raise
+        return True
 
     @_translate_errors
     def mark_active_run(self, assistant_id: str, thread_id: str, run_id: str) -> None:
@@ -406,6 +453,8 @@ class Store:
             "assistant_id",
             "assistant_type",
             "backend",
+            "conversation_state",
+            "upstream_thread_id",
             "updated_by",
             "completed_at",
             "backend_state",
@@ -585,6 +634,19 @@ class Store:
         return None
 
     @_translate_errors
+    def newest_messages_page(
+        self, thread_id: str, limit: int, after: Any = None
+    ) -> tuple[list[dict[str, Any]], Any]:
+        """Up to ``limit`` of a thread's messages, newest first, from where the page
+        before stopped (``after``: its second value); that value is None at the end."""
+        _require_keys(thread_id=thread_id)
+        query = self.models.Message.created_at_index.query(
+            thread_id, scan_index_forward=False, limit=limit, last_evaluated_key=after
+        )
+        items = [self._simple(item) for item in query]
+        return items, query.last_evaluated_key
+
+    @_translate_errors
     def messages_of_thread(self, thread_id: str) -> dict[str, dict[str, Any]]:
         """Every recorded message of a thread, by message id."""
         return {
@@ -649,6 +711,7 @@ class Store:
         run_id: str | None = None,
         owner: Mapping[str, str] | None = None,
         keep_first_time: bool = False,
+        after_tool_calls: bool | None = None,
     ) -> dict[str, Any]:
         """Insert or update a message. ``keep_first_time``: a record made before keeps its
         time (the conversation order placed it: see :meth:`record_conversation`);
@@ -670,6 +733,8 @@ class Store:
             actions.append(attribute.set(attribute | value))
         if run_id is not None:
             actions.append(model.run_id.set(run_id))
+        if after_tool_calls is not None:
+            actions.append(model.after_tool_calls.set(after_tool_calls))
         item = model(thread_id, message_id)
         if parts is not None:
             item.update(actions=actions)
