@@ -153,10 +153,13 @@ def make_chat(
     test_logger: logging.Logger,
 ) -> Callable[..., Any]:
     """``make_chat(backend, driver="poll", **settings)``: an engine and a fresh assistant
-    record for it (Assistants: the sandbox assistant; Responses: a model configuration)."""
+    record for it (Assistants: the sandbox assistant; the others: a model configuration).
+    ``backend`` may be ``responses-engine``: Responses with engine-held history."""
     from .conversation_calls import ALLOWLIST, FUNCTIONS, RESPONSES_CONFIGURATION, Chat
 
     def build(backend: str, driver: str = "poll", **settings: Any) -> Any:
+        if backend == "responses-engine":  # the Responses API with engine-held history
+            backend, settings = "responses", {"conversation_state": "engine", **settings}
         number = next(_assistant_numbers)
         chat = Chat(
             document=spec_document,

@@ -22,7 +22,7 @@ from tests.toolbox import conversation_tools
 
 from .conversation_calls import OUTSIDE_MODULE, TERMINAL
 
-BACKENDS = ["assistants", "responses"]
+BACKENDS = ["assistants", "responses", "chat", "responses-engine"]
 DRIVERS = ["poll", "stream"]
 both_drivers = pytest.mark.parametrize("driver", DRIVERS)
 both_backends = pytest.mark.parametrize("backend", BACKENDS)
@@ -338,7 +338,7 @@ def test_poll_driven_runs_complete_through_current_run_alone(make_chat, backend)
         asked = chat.ask('call:add {"a": 4, "b": 5}\ncall2:greet {"name": "Grace"}')
         thread_id, run_id = asked["threadId"], asked["currentRunId"]
         # Nothing moves the run but these currentRun calls.
-        assert chat.current_run(thread_id, run_id)["status"] not in TERMINAL
+        assert chat.run_record(thread_id, run_id)["status"] not in TERMINAL
         run = chat.wait_for_run(thread_id, run_id)
 
     assert run["status"] == "completed"

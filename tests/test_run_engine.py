@@ -19,7 +19,7 @@ from openai_assistant_engine import OpenaiAssistantEngine, contract_document
 from .conversation_calls import TERMINAL, UPDATED_BY
 from .toolbox import conversation_tools
 
-BACKENDS = ("responses", "assistants")
+BACKENDS = ("responses", "assistants", "chat", "responses-engine")
 VALID_STATUSES = TERMINAL | {"queued", "in_progress", "requires_action", "cancelling"}
 _labels = itertools.count()
 

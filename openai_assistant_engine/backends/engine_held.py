@@ -178,7 +178,11 @@ class EngineHeldBackend:
         return self._state(thread_id, {**progress, "status": "cancelled", "pending": []})
 
     def run_messages(self, thread_id: str, state: RunState) -> list[Message]:
-        asked = [state.user_message] if state.user_message is not None else []
+        # A run's question is recorded with its start; an end that would record it again
+        # is only ever a cancelled start (its record failed: the ask is to be repeated),
+        # whose question must not join the conversation twice.
+        cancelled = state.status == "cancelled"
+        asked = [state.user_message] if state.user_message is not None and not cancelled else []
         return asked + list(state.replies)
 
     def submitted_tool_outputs(self, thread_id: str, state: RunState) -> dict[str, str]:
@@ -193,7 +197,8 @@ class EngineHeldBackend:
         return AskTrace()  # an ask that failed before its run was recorded left nothing
 
     def lost_start(self, thread_id: str, run: RunState, *, streamed: bool) -> tuple[bool, str]:
-        return False, "Nothing was kept of that turn: repeat askOpenAi."
+        # Nothing runs upstream: the run is abandoned (its record, if any, ends cancelled).
+        return True, "Nothing was kept of that turn: repeat askOpenAi."
 
     def latest_message(self, thread_id: str, role: str) -> Message | None:
         # The records are the conversation: a thread with none is unknown here.

@@ -1,9 +1,15 @@
-"""The ``oae`` command: serve, tables create, keys create, schema, chat, demo.
+"""The ``oae`` command: serve, tables create, keys create, schema, chat, demo, threads migrate.
 
 Every command reads its settings like the engine does (explicit options > environment >
 ``.env``). ``serve``, ``chat`` and ``demo`` embed a DynamoDB (moto, in this process) when
 the settings name none, and ``--sandbox`` (always on for ``demo``) puts the scripted,
 offline OpenAI-compatible server in this process and points the engine at it.
+
+``threads migrate --to chat|responses`` moves one thread (``--assistant-id`` and
+``--thread-id``) or every thread of the table (``--all``) onto another backend, each
+through the migrateThread mutation's logic; ``--dry-run`` reports what would move and
+writes nothing. Failures (a busy thread, a refused move) get a line each and the others
+go on; a summary ends it, and the exit status is 1 when any thread failed.
 
 This module is the entry point and the argument tree; each command lives in its own
 module, and what they share in :mod:`.runtime`, :mod:`.graphql` and :mod:`.session`.
@@ -25,6 +31,7 @@ from .keys import DEFAULT_KEYS_FILE, cmd_keys_create
 from .schema import cmd_schema
 from .serve import cmd_serve
 from .tables import cmd_tables_create
+from .threads import add_threads_commands
 
 __all__ = ["main"]
 
@@ -123,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_runtime_options(demo, sandbox=None)  # the demo always uses the sandbox
     demo.set_defaults(func=cmd_demo)
+
+    add_threads_commands(commands)
     return parser
 
 

@@ -55,6 +55,7 @@ class Conversation:
             workers=services.workers,
             streaming=self._settings.effective_run_driver == "stream",
             logger=logger,
+            ask_hold_seconds=services.submission_seconds,
         )
         self._history = History(self._store)
         self._context = ContextWindow(
@@ -105,7 +106,12 @@ class Conversation:
             turn.thread_id = self._create_thread(turn, backend_name, probing=state is None)
         try:
             resuming = bool((thread or {}).get("pending_ask"))
-            run = self._starter.start(turn, user_query, resuming=resuming)
+            run = self._starter.start(
+                turn,
+                user_query,
+                resuming=resuming,
+                idle_since_run=(thread or {}).get("active_run_id"),
+            )
         except EngineError as exc:
             if not created:
                 raise

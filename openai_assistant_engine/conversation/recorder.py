@@ -43,10 +43,21 @@ class Recorder:
         self._logger = logger
 
     # ------------------------------------------------------------------ threads
-    def mark_asking(self, turn: Turn, text: str) -> None:
+    def mark_asking(
+        self,
+        turn: Turn,
+        text: str,
+        *,
+        claim: tuple[str, float] | None = None,
+        idle_since_run: str | None = None,
+    ) -> None:
         """Note on the thread that an ask is in flight until its run is recorded
-        (``record_start`` removes it): an ask failing past here leaves a trace."""
+        (``record_start`` removes it): an ask failing past here leaves a trace.
+        ``claim`` (token, until): hold the thread for this ask alone, or raise a 409
+        (engine-held threads, which no model server locks)."""
         self._store.upsert_thread(
+            ask_claim=claim,
+            idle_since_run=idle_since_run,
             assistant_id=turn.assistant_id,
             thread_id=turn.thread_id,
             assistant_type=turn.assistant_type,
@@ -108,6 +119,13 @@ class Recorder:
             fields.update(lease_until=lease.until, lease_owner=lease.owner)
         if fields:
             self._store.record_run(thread_id=record.thread_id, run_id=record.run_id, fields=fields)
+
+    def release_ask(self, turn: Turn, token: str) -> None:
+        """An ask that held the thread failed before its run was recorded: free it."""
+        try:
+            self._store.release_ask_claim(turn.assistant_id, turn.thread_id, token)
+        except Exception:  # it runs out by itself
+            self._logger.warning("Could not free thread %s after a failed ask", turn.thread_id)
 
     def release_lease(self, record: RunRecord, lease: Lease) -> None:
         try:

@@ -13,6 +13,8 @@ streamed, a worker thread of this process reads the run's events, records its st
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from concurrent.futures import Future
 from dataclasses import replace
 
@@ -41,6 +43,7 @@ class Starter:
         workers: Workers,
         streaming: bool,
         logger: logging.Logger,
+        ask_hold_seconds: float = 300.0,
     ) -> None:
         self._store = store
         self._recorder = recorder
@@ -48,9 +51,28 @@ class Starter:
         self._workers = workers
         self._streaming = streaming
         self._logger = logger
+        # How long an ask may hold an engine-held thread before another may take it.
+        self._ask_hold_seconds = ask_hold_seconds
 
-    def start(self, turn: Turn, text: str, *, resuming: bool) -> RunState:
-        self._recorder.mark_asking(turn, text)
+    def start(
+        self, turn: Turn, text: str, *, resuming: bool, idle_since_run: str | None = None
+    ) -> RunState:
+        """``idle_since_run``: the thread's last run, known ended (none is active)."""
+        if turn.backend.conversation_state != "engine":
+            self._recorder.mark_asking(turn, text)
+            return self._start(turn, text, resuming=resuming)
+        # No model server locks an engine-held thread: the thread record does, one ask
+        # at a time, until its run is recorded (or the hold runs out: a process died).
+        token = uuid.uuid4().hex
+        claim = (token, time.time() + self._ask_hold_seconds)
+        self._recorder.mark_asking(turn, text, claim=claim, idle_since_run=idle_since_run)
+        try:
+            return self._start(turn, text, resuming=resuming)
+        except BaseException:
+            self._recorder.release_ask(turn, token)
+            raise
+
+    def _start(self, turn: Turn, text: str, *, resuming: bool) -> RunState:
         if resuming:
             resumed = self._resume(turn, text)
             if resumed is not None:

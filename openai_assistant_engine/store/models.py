@@ -163,6 +163,10 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         # Set while an askOpenAi is between starting its run and recording it (a fingerprint
         # of the question): a repeated askOpenAi then looks for what the first one left.
         pending_ask = UnicodeAttribute(null=True)
+        # An engine-held thread's one ask at a time (no model server locks it): whose
+        # ask holds the thread, until when (epoch seconds); see Store.upsert_thread.
+        ask_claim = UnicodeAttribute(null=True)
+        ask_claim_until = NumberAttribute(null=True)
         # Who the thread belongs to (identity on; see identity/access.py): set once.
         owner = UnicodeAttribute(null=True)
         tenant = UnicodeAttribute(null=True)

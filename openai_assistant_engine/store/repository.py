@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -305,10 +306,16 @@ class Store:
         conversation_state: str | None = None,
         pending_ask: str | None = None,
         owner: Mapping[str, str] | None = None,
+        ask_claim: tuple[str, float] | None = None,
+        idle_since_run: str | None = None,
     ) -> dict[str, Any]:
         """Insert or update a thread. ``pending_ask`` notes an askOpenAi in flight (a
         fingerprint of its question) until :meth:`mark_active_run` records its run.
-        ``owner`` ({owner, tenant}) is recorded when the thread is made, never changed."""
+        ``owner`` ({owner, tenant}) is recorded when the thread is made, never changed.
+
+        ``ask_claim`` (token, until): the write holds the thread for one ask, and is made
+        only if no other ask holds it (or its hold ran out) and no run is active but
+        ``idle_since_run`` (the last run, known ended); else a ConflictError (409)."""
         _require_keys(assistant_id=assistant_id, thread_id=thread_id)
         model = self.models.Thread
         now = utc_now()
@@ -332,8 +339,38 @@ class Store:
             attribute = getattr(model, name)
             actions.append(attribute.set(attribute | value))
         item = model(assistant_id, thread_id)
-        item.update(actions=actions)
+        if ask_claim is None:
+            item.update(actions=actions)
+            return self._simple(item)
+        token, until = ask_claim
+        actions += [model.ask_claim.set(token), model.ask_claim_until.set(until)]
+        idle = model.active_run_id.does_not_exist()
+        if idle_since_run:
+            idle = idle | (model.active_run_id == idle_since_run)
+        free = model.ask_claim_until.does_not_exist() | (model.ask_claim_until < time.time())
+        try:
+            item.update(actions=actions, condition=idle & free)
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
+            raise ConflictError(
+                f"Thread {thread_id!r} is busy with another askOpenAi; poll currentRun until "
+                "its run ends, then ask again."
+            ) from exc
         return self._simple(item)
+
+    @_translate_errors
+    def release_ask_claim(self, assistant_id: str, thread_id: str, token: str) -> None:
+        """End an ask's hold on a thread (its run is recorded, or it failed)."""
+        model = self.models.Thread
+        try:
+            model(assistant_id, thread_id).update(
+                actions=[model.ask_claim.remove(), model.ask_claim_until.remove()],
+                condition=model.ask_claim == token,
+            )
+        except UpdateError as exc:
+            if not _is_conditional_failure(exc):
+                raise
 
     @_translate_errors
     def delete_thread(
@@ -416,7 +453,13 @@ class Store:
         the askOpenAi that started it is no longer pending."""
         model = self.models.Thread
         model(assistant_id, thread_id).update(
-            actions=[model.active_run_id.set(run_id), model.pending_ask.remove()]
+            actions=[
+                model.active_run_id.set(run_id),
+                model.pending_ask.remove(),
+                # The run stands for the thread's business now (see upsert_thread).
+                model.ask_claim.remove(),
+                model.ask_claim_until.remove(),
+            ]
         )
 
     @_translate_errors
