@@ -197,6 +197,33 @@ def test_a_long_thread_is_read_newest_first_and_cut_at_the_budget(
     assert calls["items_read"] < 150, dict(calls)
 
 
+def test_earlier_tool_rounds_replay_from_the_replies_without_reading_tool_calls(
+    make_chat: Any, openai_sandbox: SandboxServer, protocol: Any
+) -> None:
+    backend, settings = protocol
+    chat = make_chat(backend, "poll", **settings)
+    asked, _ = chat.converse('call:add {"a": 0, "b": 1}')
+    thread_id = asked["threadId"]
+    with count_dynamodb_calls(chat.engine.store) as after_one:
+        chat.converse("question after one tool turn", thread_id)
+    for number in range(2, 8):
+        chat.converse(f'call:add {{"a": {number}, "b": 1}}', thread_id)
+    # A tool output above the copy's bound: its turn replays from tool_calls.
+    chat.converse('call:repeat {"text": "long ", "times": 4000}', thread_id)
+    with count_dynamodb_calls(chat.engine.store) as after_many:
+        chat.converse("question after many", thread_id)
+    openai_sandbox.clear_request_log()
+    chat.converse("the last question", thread_id)
+
+    (request,) = model_requests(openai_sandbox)
+    outputs = [text for kind, text in sent_items(request) if kind == "output"]
+    assert [o.split()[0] for o in outputs[:7]] == [str(n + 1) for n in range(8) if n != 1]
+    assert outputs[7].startswith('"long long ') and len(outputs[7]) > 20_000
+    # Seven earlier tool turns cost one Query more than one did (the large one's
+    # tool_calls), not one per tool turn.
+    assert after_many["Query"] == after_one["Query"] + 1, (dict(after_one), dict(after_many))
+
+
 def _record_many_turns(chat: Any, thread_id: str, *, turns: int) -> None:
     from datetime import datetime, timedelta, timezone
 

@@ -7,6 +7,11 @@ What is stored, and why it suffices to rebuild a conversation exactly:
   after tool calls is marked ``after_tool_calls``.
 * ``tool_calls``: every call of a run (id, name, the arguments as the model sent them) and
   the output sent back for it, claimed before it ran (the claim's time orders them).
+* ``tool_replay`` on the first reply of a run of an engine-held thread: a copy of those
+  calls and outputs in replay order, written when the run ended with every call answered
+  and the copy is small (``TOOL_REPLAY_MAX_BYTES``). A replay reads it instead of the
+  run's tool_calls, so a request costs the message pages it reads, not one more read per
+  earlier turn; where it is absent (older records, large outputs) tool_calls is read.
 
 A turn is replayed as: the user message, then each call of its run followed by its output
 (in the order they were claimed), then the replies. Both APIs accept calls answered one
@@ -23,6 +28,7 @@ not known) to follow tool calls.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -31,12 +37,41 @@ from ..backends.base import HistoryItem
 from ..store import Store
 from .tokens import TokenCounter
 
-__all__ = ["MAX_MESSAGES_READ", "ContextWindow"]
+__all__ = ["MAX_MESSAGES_READ", "TOOL_REPLAY_MAX_BYTES", "ContextWindow", "tool_replay"]
 
 _logger = logging.getLogger(__name__)
 # Messages read per page, and at most per request (a bound on reads, whatever the budget).
 _PAGE = 50
 MAX_MESSAGES_READ = 1_000
+# The largest copy of a run's tool calls kept on its reply (JSON bytes): a message item
+# stays far below DynamoDB's 400 KB whatever its text.
+TOOL_REPLAY_MAX_BYTES = 16_384
+
+
+def tool_replay(records: Sequence[dict[str, Any]]) -> list[dict[str, str]] | None:
+    """The copy of a run's tool call records kept on its reply, or None when a copy would
+    not stand for them: a call not answered yet, or a copy above the size bound."""
+    if any(r.get("output") is None or r.get("status") == "running" for r in records):
+        return None
+    copy = _replay_order(records)
+    size = len(json.dumps(copy, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return copy if size <= TOOL_REPLAY_MAX_BYTES else None
+
+
+def _replay_order(records: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """Calls with their outputs in the order they were claimed."""
+    ordered = sorted(
+        records, key=lambda r: (r.get("claimed_at") or r.get("started_at"), r["tool_call_id"])
+    )
+    return [
+        {
+            "call_id": str(r["tool_call_id"]),
+            "name": str(r.get("name") or ""),
+            "arguments": str(r.get("arguments") or "{}"),
+            "output": str(r["output"]),
+        }
+        for r in ordered
+    ]
 
 
 class ContextWindow:
@@ -113,23 +148,27 @@ class ContextWindow:
             run = reply.get("run_id")
             if run and run not in replayed and reply.get("after_tool_calls") is not False:
                 replayed.add(run)
-                items += self._tool_items(run)
+                copy = reply.get("tool_replay")
+                items += _items_of(copy) if isinstance(copy, list) else self._tool_items(run)
             items.append(HistoryItem("assistant", str(reply.get("message") or "")))
         return items
 
     def _tool_items(self, run_id: str) -> list[HistoryItem]:
         records = [r for r in self._store.list_tool_calls(run_id) if r.get("output") is not None]
-        records.sort(key=lambda r: (r.get("claimed_at") or r.get("started_at"), r["tool_call_id"]))
-        items: list[HistoryItem] = []
-        for record in records:
-            items.append(
-                HistoryItem(
-                    "function_call",
-                    call_id=record["tool_call_id"],
-                    name=str(record.get("name") or ""),
-                    arguments=str(record.get("arguments") or "{}"),
-                )
+        return _items_of(_replay_order(records))
+
+
+def _items_of(replay: Sequence[dict[str, Any]]) -> list[HistoryItem]:
+    items: list[HistoryItem] = []
+    for call in replay:
+        call_id = str(call.get("call_id") or "")
+        items.append(
+            HistoryItem(
+                "function_call",
+                call_id=call_id,
+                name=str(call.get("name") or ""),
+                arguments=str(call.get("arguments") or "{}"),
             )
-            output = str(record["output"])
-            items.append(HistoryItem("function_output", output, call_id=record["tool_call_id"]))
-        return items
+        )
+        items.append(HistoryItem("function_output", str(call.get("output") or ""), call_id=call_id))
+    return items

@@ -15,8 +15,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..backends.base import Message, RunState
+from ..errors import EngineError
 from ..store import Store
 from ..store.repository import utc_now
+from .context import tool_replay
 from .events import EventHub
 from .rounds import ToolCallLedger
 from .run import RunRecord, RunStatus
@@ -142,10 +144,12 @@ class Recorder:
         Returns the record as it now stands."""
         if not state.progress and record is not None and record.progress:
             state = replace(state, progress=record.progress)
+        called_tools = bool(record.tool_rounds) if record is not None else None
         self.record_messages(
             turn.backend.run_messages(turn.thread_id, state),
             turn.owner,
-            after_tool_calls=bool(record.tool_rounds) if record is not None else None,
+            after_tool_calls=called_tools,
+            tool_replay=self._tool_replay(turn, state.id) if called_tools else None,
         )
         if self._may_have_unrecorded_calls(turn, record, state.id):
             self._complete_tool_records(turn, state)
@@ -196,10 +200,14 @@ class Recorder:
         owner: dict[str, str] | None = None,
         *,
         after_tool_calls: bool | None = None,
+        tool_replay: list[dict[str, str]] | None = None,
     ) -> None:
         """Record messages of one thread in conversation order (the order given).
         ``after_tool_calls``: whether the run called tools before its replies (marked on
-        the assistant's messages: a replay reads tool records only where there are)."""
+        the assistant's messages: a replay reads tool records only where there are).
+        ``tool_replay``: the copy of the run's tool calls kept on its first reply."""
+        messages = list(messages)
+        first_reply = next((m for m in messages if m.role == "assistant"), None)
         self._store.record_conversation(
             [
                 {
@@ -214,11 +222,27 @@ class Recorder:
                         if message.role == "assistant" and after_tool_calls is not None
                         else {}
                     ),
+                    **(
+                        {"tool_replay": tool_replay}
+                        if message is first_reply and tool_replay is not None
+                        else {}
+                    ),
                 }
                 for message in messages
             ],
             owner,
         )
+
+    def _tool_replay(self, turn: Turn, run_id: str) -> list[dict[str, str]] | None:
+        """The copy of the run's tool calls for its reply (engine-held threads replay
+        them on every later request; others never read it)."""
+        if turn.backend.conversation_state != "engine":
+            return None
+        try:
+            return tool_replay(self._store.list_tool_calls(run_id))
+        except EngineError:  # a replay reads tool_calls instead
+            self._logger.warning("Could not read run %s's tool calls for its reply", run_id)
+            return None
 
     def _may_have_unrecorded_calls(self, turn: Turn, record: RunRecord | None, run_id: str) -> bool:
         """Whether a call record of the run may still be ``running`` (its outcome held

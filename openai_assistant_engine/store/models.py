@@ -224,6 +224,10 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         # An assistant's reply after its run called tools (their records: tool_calls), so
         # a replay of the conversation reads them only where there are some.
         after_tool_calls = BooleanAttribute(null=True)
+        # On a run's first reply in an engine-held thread: a copy of the run's tool calls
+        # and outputs as they replay (small ones only), so a later request's context needs
+        # no read of tool_calls per earlier turn.
+        tool_replay = JSONAttribute(null=True)
         created_at = UTCDateTimeAttribute()
         created_at_index = MessageCreatedAtIndex()
         tenant_index = MessageTenantIndex()

@@ -755,6 +755,7 @@ class Store:
         owner: Mapping[str, str] | None = None,
         keep_first_time: bool = False,
         after_tool_calls: bool | None = None,
+        tool_replay: list[dict[str, str]] | None = None,
     ) -> dict[str, Any]:
         """Insert or update a message. ``keep_first_time``: a record made before keeps its
         time (the conversation order placed it: see :meth:`record_conversation`);
@@ -778,6 +779,8 @@ class Store:
             actions.append(model.run_id.set(run_id))
         if after_tool_calls is not None:
             actions.append(model.after_tool_calls.set(after_tool_calls))
+        if tool_replay is not None:
+            actions.append(model.tool_replay.set(tool_replay))
         item = model(thread_id, message_id)
         if parts is not None:
             item.update(actions=actions)
