@@ -45,6 +45,8 @@ class CountingProxy:
         # "Operation table", in the order the requests arrived.
         self.sequence: list[str] = []
         self.items_returned = 0
+        # Query and Scan items returned, by table.
+        self.items_by_table: Counter[str] = Counter()
         lock = threading.Lock()
         proxy = self
 
@@ -61,7 +63,9 @@ class CountingProxy:
                     proxy.counts[operation] += 1
                     proxy.sequence.append(_table_of(body, operation))
                     if operation in ("Query", "Scan") and answer.status == 200:
-                        proxy.items_returned += len(json.loads(payload).get("Items", []))
+                        items = len(json.loads(payload).get("Items", []))
+                        proxy.items_returned += items
+                        proxy.items_by_table[_table_of(body, "").strip()] += items
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in ("transfer-encoding", "connection", "content-length"):
@@ -84,6 +88,7 @@ class CountingProxy:
         self.sequence.clear()
         self.counts.clear()
         self.items_returned = 0
+        self.items_by_table.clear()
 
     def stop(self) -> None:
         self._server.shutdown()
