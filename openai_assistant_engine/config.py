@@ -27,12 +27,34 @@ BACKENDS = BACKEND_NAMES
 RUN_DRIVERS = ("auto", "stream", "poll")
 _MIN_SECRET_LENGTH = 12
 _FLOAT_SETTINGS = frozenset(
-    {"tool_timeout_seconds", "openai_timeout_seconds", "http_idle_timeout_seconds"}
+    {
+        "tool_timeout_seconds",
+        "openai_timeout_seconds",
+        "http_idle_timeout_seconds",
+        "run_queue_follow_seconds",
+        "run_queue_max_age_seconds",
+    }
 )
 _INT_SETTINGS = frozenset(
-    {"max_tool_rounds", "tool_instance_cache_size", "http_max_connections", "context_max_tokens"}
+    {
+        "max_tool_rounds",
+        "tool_instance_cache_size",
+        "http_max_connections",
+        "context_max_tokens",
+        "run_queue_max_receives",
+    }
 )
-_SECRET_SETTINGS = frozenset({"openai_api_key", "aws_access_key_id", "aws_secret_access_key"})
+_SECRET_SETTINGS = frozenset(
+    {
+        "openai_api_key",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "openai_webhook_secret",
+        "run_webhook_secret",
+    }
+)
+# SQS delays a message at most 15 minutes.
+_MAX_QUEUE_DELAY_SECONDS = 900
 
 
 def _parse_str(name: str, value: Any) -> str | None:
@@ -146,6 +168,23 @@ class Settings:
     # The local server: browser origins allowed to call it, and the largest request body.
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 1_000_000
+    # Runs without polling (unattended/): the SQS queue askOpenAi puts each run on, and
+    # how its worker follows a run. The endpoint: this, else boto3's AWS_ENDPOINT_URL_SQS.
+    run_queue_url: str | None = None
+    sqs_endpoint: str | None = None
+    # The queue's redrive maxReceiveCount: the last receive records the run as failed.
+    run_queue_max_receives: int = 5
+    # How long one worker invocation follows a run before putting it back on the queue,
+    # how long it waits on the queue before the next look, and the run's age past which
+    # it is no longer put back (the sweep ends it).
+    run_queue_follow_seconds: float = 20.0
+    run_queue_delay_seconds: int = 5
+    run_queue_max_age_seconds: float = 3600.0
+    # OpenAI webhooks (POST /webhooks/openai): the signing secret, whsec_...
+    openai_webhook_secret: str | None = field(default=None, repr=False)
+    # A signed POST to this URL when a run ends (HTTPS; http only for loopback hosts).
+    run_webhook_url: str | None = None
+    run_webhook_secret: str | None = field(default=None, repr=False)
 
     @classmethod
     def load(
@@ -200,6 +239,8 @@ class Settings:
                 values[name] = _parse_origins(value)
             elif name == "max_body_bytes":
                 values[name] = _parse_positive_number(name, value, int)
+            elif name == "run_queue_delay_seconds":
+                values[name] = _parse_delay(name, value)
             else:
                 values[name] = _parse_str(name, value)
         return cls(**values)
@@ -228,6 +269,18 @@ class Settings:
             for name in _SECRET_SETTINGS
             if (value := getattr(self, name)) and len(value) >= _MIN_SECRET_LENGTH
         )
+
+
+def _parse_delay(name: str, value: Any) -> int:
+    if str(value).strip() == "0":
+        return 0
+    delay = _parse_positive_number(name, value, int)
+    if delay > _MAX_QUEUE_DELAY_SECONDS:
+        raise ConfigurationError(
+            f"Setting {name!r} is at most {_MAX_QUEUE_DELAY_SECONDS} (SQS's longest delay); "
+            f"got {value!r}."
+        )
+    return int(delay)
 
 
 def _parse_table_prefix(value: Any) -> str:

@@ -37,6 +37,7 @@ class Services:
         self._learnt_states: dict[str, str] = {}
         self._tools: Any = None
         self._ledger: Any = None
+        self._run_queue: Any = None
         from .conversation.events import EventHub
         from .conversation.tokens import TokenCounter
         from .conversation.workers import Workers
@@ -125,6 +126,17 @@ class Services:
             with self._lock:
                 self._ledger = self._ledger or ledger
         return self._ledger
+
+    @property
+    def run_queue(self) -> Any:
+        """The run queue (unattended/queue.py) when ``run_queue_url`` is set, else None."""
+        if self._run_queue is None and self.settings.run_queue_url:
+            from .unattended.queue import run_queue_for
+
+            queue = run_queue_for(self.settings)
+            with self._lock:
+                self._run_queue = self._run_queue or queue
+        return self._run_queue
 
 
 _kept: OrderedDict[Settings, Services] = OrderedDict()

@@ -8,7 +8,9 @@ died).
 Requests are handled one at a time. DynamoDB's conditional writes are atomic; moto's are
 a read, a check and a write, and two requests racing through them can both win (the
 run-engine race tests saw a tool call claimed, and run, twice). One lock around moto's
-application gives its writes the atomicity the engine relies on.
+application gives its writes the atomicity the engine relies on. The lock is DynamoDB's
+only: an SQS receive may wait up to 20 seconds for a message (a long poll), and must not
+hold every table meanwhile.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ def main() -> None:
     one_at_a_time = threading.Lock()
 
     def atomic(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
+            return moto(environ, start_response)
         with one_at_a_time:
             return list(moto(environ, start_response))  # the whole answer, under the lock
 

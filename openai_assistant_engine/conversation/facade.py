@@ -7,6 +7,7 @@ Each builds a :class:`Turn` and hands it to the part that owns the step: startin
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -122,12 +123,32 @@ class Conversation:
                 f"askOpenAi with threadId {turn.thread_id!r} to go on in it.)",
                 details=exc.details,
             ) from exc
+        if not run.is_terminal:
+            self._put_on_queue(turn, run.id)
         return {
             "assistant_id": assistant_id,
             "thread_id": turn.thread_id,
             "user_query": user_query,
             "current_run_id": run.id,
         }
+
+    def _put_on_queue(self, turn: Turn, run_id: str) -> None:
+        """With a run queue, the run goes on it: a worker takes it to its end whether or
+        not anyone polls. A queue that fails leaves the run to polls and the sweep."""
+        queue = self._services.run_queue
+        if queue is None:
+            return
+        from ..unattended.queue import RunMessage
+
+        message = RunMessage(turn.thread_id, run_id, turn.assistant_id, started_at=time.time())
+        try:
+            queue.enqueue(message)
+        except EngineError as exc:
+            self._logger.warning(
+                "Run %s is not on the run queue (polls and the sweep take it on): %s",
+                run_id,
+                exc.message,
+            )
 
     def current_run(
         self, *, assistant_id: str, thread_id: str, run_id: str, updated_by: str
@@ -157,6 +178,26 @@ class Conversation:
             turn = self._turn_for(thread, updated_by)
             record = record or RunRecord(thread_id=thread_id, run_id=run_id)
         return self._driver.advance(turn, record)
+
+    def give_up(self, thread_id: str, run_id: str, reason: str, *, status: str = "failed") -> bool:
+        """End a run that no trigger can take further, with ``reason``: cancelled upstream
+        where OpenAI answers (best effort), recorded ``status`` once. False: it had ended."""
+        record = RunRecord.from_item(self._store.get_run(thread_id, run_id))
+        if record is None:
+            raise NotFoundError.for_keys("Run", thread_id=thread_id, run_id=run_id)
+        if record.ended:
+            return False
+        if record.backend and record.assistant_type:
+            backend = repointed(
+                self._services.backend(record.backend, record.conversation_state),
+                thread_id,
+                record.upstream_thread_id,
+            )
+            try:
+                backend.cancel_run(thread_id, run_id, record.progress)
+            except EngineError as exc:
+                self._logger.info("Run %s was not cancelled upstream: %s", run_id, exc.message)
+        return self._recorder.record_given_up(record, status, reason)
 
     def subscribe(
         self, thread_id: str, run_id: str, after: int = 0, *, idle_timeout: float | None = None

@@ -194,6 +194,34 @@ class Recorder:
         assert ended is not None
         return ended
 
+    def record_given_up(self, record: RunRecord, status: str, reason: str) -> bool:
+        """End a run no trigger can take further (the queue gave up on it, the sweep found
+        it stale) without a word from upstream: status and reason, once. False: an end was
+        recorded already."""
+        first = self._store.end_run(
+            thread_id=record.thread_id,
+            run_id=record.run_id,
+            fields={"status": status, "error": reason, "usage": record.usage or {}},
+        )
+        if record.assistant_id:
+            self._store.clear_active_run(record.assistant_id, record.thread_id, record.run_id)
+        self._ledger.forget(record.run_id)
+        if first:
+            self._logger.warning(
+                "Run %s on thread %s %s: %s", record.run_id, record.thread_id, status, reason
+            )
+            self._events.emit(
+                record.thread_id,
+                record.run_id,
+                f"run.{status}",
+                key="end",
+                status=status,
+                usage=record.usage or {},
+                error=reason,
+                model=record.model,
+            )
+        return first
+
     def record_messages(
         self,
         messages: Iterable[Message],
