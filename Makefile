@@ -5,11 +5,12 @@
 LAMBDA_PYTHON ?= 3.12
 PYTHON ?= python3
 
-build-GraphqlFunction:
+# Every function ships the same artifact (one package, several handlers).
+build-GraphqlFunction build-RunQueueFunction:
 	$(PYTHON) -m pip install --quiet --requirement requirements.txt --target "$(ARTIFACTS_DIR)" \
 		--platform manylinux2014_x86_64 --implementation cp --python-version $(LAMBDA_PYTHON) \
 		--only-binary=:all: --upgrade
 	$(PYTHON) -m pip install --quiet --no-deps --target "$(ARTIFACTS_DIR)" --upgrade .
 	rm -rf "$(ARTIFACTS_DIR)"/bin
 
-.PHONY: build-GraphqlFunction
+.PHONY: build-GraphqlFunction build-RunQueueFunction

@@ -16,6 +16,8 @@ Who calls: a proxy event's caller is the one its API Gateway authorizer names (H
 JWT claims, a Lambda authorizer's context, Cognito claims, IAM), else its
 ``Authorization: Bearer`` header when ``api_keys`` or ``jwt_jwks_url`` are set. The body
 cannot name a caller. A direct invocation (allowed by IAM) may pass ``identity``.
+
+``queue_handler`` is the run queue's worker (an SQS event source; runs without polling).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from .edge.payload import parse_body
 from .engine import OpenaiAssistantEngine
 from .errors import ConfigurationError, EngineError, UpstreamError
 
-__all__ = ["SECRET_ID_VARIABLE", "handler"]
+__all__ = ["SECRET_ID_VARIABLE", "handler", "queue_handler"]
 
 SECRET_ID_VARIABLE = "OPENAI_API_KEY_SECRET_ID"
 _logger = logging.getLogger(__name__)
@@ -128,6 +130,21 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         return _handle_proxy(event)
     # Through JSON text and back: plain JSON values only, and secrets redacted.
     return json.loads(_respond(event)[1])
+
+
+def queue_handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
+    """The run queue's worker: an SQS event of run messages (unattended/worker.py).
+
+    Answers the partial batch response (``batchItemFailures``: the event source mapping
+    needs ``ReportBatchItemFailures``), so one failing run does not bring back the others.
+    """
+    from .unattended.worker import QueueWorker, handle_sqs_event
+
+    remaining = None
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        remaining = context.get_remaining_time_in_millis() / 1000
+    worker = QueueWorker(_ENGINE.get())
+    return handle_sqs_event(worker, event, remaining)
 
 
 # ---------------------------------------------------------------------------- proxy events

@@ -75,16 +75,42 @@ def test_template_tables_match_the_models() -> None:
 
 
 def test_function_reads_the_key_from_a_secret_and_may_touch_only_its_tables() -> None:
-    resources = _template()["Resources"]
+    template = _template()
+    resources = template["Resources"]
     function = resources["GraphqlFunction"]["Properties"]
     assert function["Handler"] == "openai_assistant_engine.aws_lambda.handler"
-    variables = function["Environment"]["Variables"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert "OPENAI_API_KEY" not in variables
     assert variables["OPENAI_API_KEY_SECRET_ID"] == {"Ref": "OpenAIApiKeySecret"}
-    statements = function["Policies"][0]["Statement"]
-    table_statement = next(s for s in statements if s["Sid"] == "EngineTables")
+    functions = [r for r in resources.values() if r["Type"] == "AWS::Serverless::Function"]
+    assert all(f["Properties"]["Policies"] == [{"Ref": "EngineAccessPolicy"}] for f in functions)
+    assert all("Environment" not in f["Properties"] for f in functions)  # Globals' only
+    policy = resources["EngineAccessPolicy"]["Properties"]["PolicyDocument"]
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    table_statement = statements["EngineTables"]
     assert all("*" not in action for action in table_statement["Action"])
     assert len(table_statement["Resource"]) == 8  # six tables and two index families
+    assert statements["RunQueue"]["Action"] == "sqs:SendMessage"
+
+
+def test_the_run_queue_has_a_dead_letter_queue_and_a_worker_reporting_batch_failures() -> None:
+    template = _template()
+    resources = template["Resources"]
+    queue = resources["RunQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["RunDeadLetterQueue", "Arn"]
+    }
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == {"Ref": "RunQueueMaxReceives"}
+    worker = resources["RunQueueFunction"]["Properties"]
+    assert worker["Handler"] == "openai_assistant_engine.aws_lambda.queue_handler"
+    # AWS refuses an event source whose queue hides messages for less than the timeout.
+    assert queue["VisibilityTimeout"] >= worker["Timeout"]
+    [event] = worker["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["RUN_QUEUE_URL"] == {"Ref": "RunQueue"}
+    assert variables["RUN_QUEUE_MAX_RECEIVES"] == {"Ref": "RunQueueMaxReceives"}
 
 
 def test_the_api_is_never_public_jwt_or_iam_by_a_parameter() -> None:
@@ -100,7 +126,7 @@ def test_the_api_is_never_public_jwt_or_iam_by_a_parameter() -> None:
     )
     authorizer = resources["GraphqlJwtAuthorizer"]["Properties"]["JwtConfiguration"]
     assert authorizer == {"Issuer": {"Ref": "JwtIssuer"}, "Audience": [{"Ref": "JwtAudience"}]}
-    variables = resources["GraphqlFunction"]["Properties"]["Environment"]["Variables"]
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert variables["IDENTITY_TENANT_CLAIM"] == {"Ref": "TenantClaim"}
     assert variables["IDENTITY_ADMIN_ROLE"] == {"Ref": "AdminRole"}
     permission = resources["GraphqlInvokePermission"]["Properties"]

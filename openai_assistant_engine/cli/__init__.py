@@ -1,4 +1,5 @@
-"""The ``oae`` command: serve, tables create, keys create, schema, chat, demo, threads migrate.
+"""The ``oae`` command: serve, tables create, keys create, schema, chat, demo, threads migrate,
+worker.
 
 Every command reads its settings like the engine does (explicit options > environment >
 ``.env``). ``serve``, ``chat`` and ``demo`` embed a DynamoDB (moto, in this process) when
@@ -32,6 +33,7 @@ from .schema import cmd_schema
 from .serve import cmd_serve
 from .tables import cmd_tables_create
 from .threads import add_threads_commands
+from .worker import add_worker_command
 
 __all__ = ["main"]
 
@@ -132,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     add_threads_commands(commands)
+    add_worker_command(commands)
     return parser
 
 

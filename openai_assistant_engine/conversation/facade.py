@@ -187,6 +187,7 @@ class Conversation:
             raise NotFoundError.for_keys("Run", thread_id=thread_id, run_id=run_id)
         if record.ended:
             return False
+        cancelled = False
         if record.backend and record.assistant_type:
             backend = repointed(
                 self._services.backend(record.backend, record.conversation_state),
@@ -195,9 +196,12 @@ class Conversation:
             )
             try:
                 backend.cancel_run(thread_id, run_id, record.progress)
+                cancelled = True
             except EngineError as exc:
                 self._logger.info("Run %s was not cancelled upstream: %s", run_id, exc.message)
-        return self._recorder.record_given_up(record, status, reason)
+        return self._recorder.record_given_up(
+            record, status, reason, upstream_open=not cancelled and record.backend is not None
+        )
 
     def subscribe(
         self, thread_id: str, run_id: str, after: int = 0, *, idle_timeout: float | None = None
@@ -373,6 +377,8 @@ class Conversation:
             return
         record = RunRecord.from_item(self._store.get_run(thread["thread_id"], run_id))
         if record is not None and record.ended:
+            if record.upstream_open:
+                self._close_upstream(turn, record)
             return
         record = record or RunRecord(thread_id=thread["thread_id"], run_id=run_id)
         view = self._driver.advance(turn, record)
@@ -382,6 +388,20 @@ class Conversation:
             f"Thread {thread['thread_id']!r} is still busy with run {run_id!r} "
             f"(status {view.get('status')}); poll currentRun until it ends, then ask again."
         )
+
+    def _close_upstream(self, turn: Turn, record: RunRecord) -> None:
+        """A run given up while OpenAI was unreachable may still hold the conversation
+        there: cancel it now, before the next turn is started."""
+        try:
+            turn.backend.cancel_run(turn.thread_id, record.run_id, record.progress)
+        except EngineError as exc:
+            raise ConflictError(
+                f"Thread {turn.thread_id!r}: run {record.run_id!r} was ended here "
+                f"({record.status.value if record.status else 'ended'}: {record.error}) while "
+                "OpenAI could not be reached, and OpenAI may still hold it open; cancelling "
+                f"it failed again ({exc.message}). Ask again later."
+            ) from exc
+        self._recorder.record_upstream_closed(turn, record)
 
 
 def _state_of(thread: dict[str, Any]) -> str:

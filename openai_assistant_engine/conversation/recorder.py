@@ -194,16 +194,24 @@ class Recorder:
         assert ended is not None
         return ended
 
-    def record_given_up(self, record: RunRecord, status: str, reason: str) -> bool:
+    def record_given_up(
+        self, record: RunRecord, status: str, reason: str, *, upstream_open: bool = False
+    ) -> bool:
         """End a run no trigger can take further (the queue gave up on it, the sweep found
         it stale) without a word from upstream: status and reason, once. False: an end was
-        recorded already."""
+        recorded already. ``upstream_open``: OpenAI could not be told to cancel it, so the
+        thread keeps naming the run and the next ask closes it first."""
         first = self._store.end_run(
             thread_id=record.thread_id,
             run_id=record.run_id,
-            fields={"status": status, "error": reason, "usage": record.usage or {}},
+            fields={
+                "status": status,
+                "error": reason,
+                "usage": record.usage or {},
+                "upstream_open": upstream_open or None,
+            },
         )
-        if record.assistant_id:
+        if record.assistant_id and not upstream_open:
             self._store.clear_active_run(record.assistant_id, record.thread_id, record.run_id)
         self._ledger.forget(record.run_id)
         if first:
@@ -221,6 +229,13 @@ class Recorder:
                 model=record.model,
             )
         return first
+
+    def record_upstream_closed(self, turn: Turn, record: RunRecord) -> None:
+        """The run a give-up left open upstream is closed there now: the thread is free."""
+        self._store.record_run(
+            thread_id=record.thread_id, run_id=record.run_id, fields={"upstream_open": None}
+        )
+        self._store.clear_active_run(turn.assistant_id, record.thread_id, record.run_id)
 
     def record_messages(
         self,

@@ -88,6 +88,8 @@ class RunRecord:
     lease_owner: str | None = None
     # The assistant's functions and configuration as they were when the run started.
     assistant: dict[str, Any] | None = None
+    # Ended here while OpenAI may still hold it open (see Recorder.record_given_up).
+    upstream_open: bool = False
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any] | None) -> RunRecord | None:
@@ -118,6 +120,7 @@ class RunRecord:
             lease_until=float(item["lease_until"]) if item.get("lease_until") else None,
             lease_owner=item.get("lease_owner"),
             assistant=extra.get("assistant") if isinstance(extra, Mapping) else None,
+            upstream_open=bool(item.get("upstream_open")),
         )
 
     def leased(self, now: float | None = None) -> bool:

@@ -209,6 +209,9 @@ def build_models(options: ConnectionOptions) -> StoreModels:
         # The streaming worker's lease: while it holds the run, polls only read the record.
         lease_until = NumberAttribute(null=True)
         lease_owner = UnicodeAttribute(null=True)
+        # Ended by the engine while OpenAI may still hold it open (a give-up whose cancel
+        # failed): the thread keeps naming it, and the next ask closes it upstream first.
+        upstream_open = BooleanAttribute(null=True)
 
     class Message(Model):
         Meta = _meta(options, "messages")

@@ -506,6 +506,7 @@ class Store:
             "tenant",
             "lease_until",
             "lease_owner",
+            "upstream_open",
         }
         actions = [
             model.updated_at.set(now),
@@ -540,7 +541,7 @@ class Store:
             model.lease_until.remove(),
             model.lease_owner.remove(),
         ]
-        for name in ("status", "usage", "model", "error", "completed_at"):
+        for name in ("status", "usage", "model", "error", "completed_at", "upstream_open"):
             if name in fields:
                 value, attribute = fields[name], getattr(model, name)
                 actions.append(attribute.remove() if value is None else attribute.set(value))
